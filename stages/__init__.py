@@ -1,0 +1,1 @@
+"""DVC stages of the MNIST CNN architecture study: one module per stage."""
