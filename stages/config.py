@@ -88,3 +88,14 @@ class RunPaths:
     @property
     def resume(self) -> Path:
         return RESUME_DIR / self.name
+
+
+def file_digest(path: Path | str) -> str:
+    """SHA-256 of a file: ties a resume state to the exact data it was trained on."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
