@@ -11,8 +11,6 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `pytest` (the script) does not put the repo root on sys.path
-    sys.path.insert(0, str(ROOT))
 
 from stages.stats import (  # noqa: E402
     format_p,

@@ -1,0 +1,30 @@
+# `make run` runs the pipeline, `make test` the tests; both create .venv from the
+# pinned requirements.txt on first use. dvc.yaml's commands call `python`, so the
+# venv's bin/ goes first on PATH.
+VENV := .venv
+PYTHON_SYSTEM ?= python3.11
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run test venv dvc-sync benchmark clean-resume
+
+run: $(VENV)/.installed
+	dvc repro
+
+test: $(VENV)/.installed
+	python -m pytest -q
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON_SYSTEM) >/dev/null || { echo "needs $(PYTHON_SYSTEM) (set PYTHON_SYSTEM=...)"; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON_SYSTEM) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+dvc-sync: $(VENV)/.installed  ## after adding or removing an architecture in params.yaml
+	python -m stages.dvc_sync
+
+clean-resume:  ## forget interrupted runs' resume state
+	rm -rf .resume

@@ -1,0 +1,89 @@
+"""Shared fixtures: a copy of the project in a temporary git + DVC repo, on real MNIST."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+PROJECT_FILES = ["stages", "reference", "params.yaml", "pyproject.toml", "metrics/seeds/.gitkeep"]
+
+
+def mnist_source() -> Path:
+    return Path(os.environ.get("MNIST_SOURCE") or ROOT.parent / "shared" / "data" / "mnist")
+
+
+def small_params(archs=("conv2_k3", "conv3_k5_bn"), **overrides) -> dict:
+    """The real params.yaml cut down to a few architectures, one epoch, small data."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["architectures"] = {a: params["architectures"][a] for a in archs}
+    params["data"].update(subset=1000, val_size=500, test_subset=500)
+    params["train"].update(epochs=1, eval_batch_size=500)
+    params["report"]["comparisons"] = [
+        {"title": "Test pair", "architectures": list(archs), "pairs": [list(archs[:2])]}
+    ] if len(archs) >= 2 else []
+    for section, values in overrides.items():
+        params[section].update(values)
+    return params
+
+
+class Project:
+    """A temporary copy of the project: its own git repo, DVC repo and dvc.yaml."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+                    "MNIST_SOURCE": str(mnist_source()), "TF_CPP_MIN_LOG_LEVEL": "2",
+                    "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "t@example.com",
+                    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+    def run(self, command: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, shell=True, cwd=self.path, env=self.env, text=True,
+                                capture_output=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"`{command}` exited {result.returncode}\n--- stdout\n{result.stdout[-4000:]}"
+                                 f"\n--- stderr\n{result.stderr[-4000:]}")
+        return result
+
+    def write_params(self, params: dict) -> None:
+        (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        self.run("python -m stages.dvc_sync")
+
+    def read(self, relative: str) -> str:
+        return (self.path / relative).read_text()
+
+    def commit(self, message: str) -> None:
+        self.run(f"git add -A && git commit -qm '{message}'")
+
+
+def make_project(tmp_path: Path, params: dict | None = None) -> Project:
+    path = tmp_path / "project"
+    path.mkdir()
+    for name in PROJECT_FILES:
+        source, target = ROOT / name, path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    shutil.copy2(ROOT / ".gitignore", path / ".gitignore")
+    project = Project(path)
+    project.run("git init -q -b main && dvc init -q && dvc config core.analytics false "
+                "&& dvc config core.autostage true")
+    project.write_params(params or small_params())
+    project.commit("project")
+    return project
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    if not mnist_source().exists():
+        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    return make_project(tmp_path)

@@ -1,0 +1,187 @@
+"""stages.prepare: split() on index-marked synthetic arrays, main() on the real offline MNIST."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from stages import config, prepare  # noqa: E402
+from stages.prepare import split  # noqa: E402
+
+N_TRAIN, N_TEST = 100, 30
+
+
+def marked(n: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """n images whose pixel [0, 0] holds offset + index, so every slice shows where it came from."""
+    x = np.zeros((n, 28, 28), np.uint8)
+    x[:, 0, 0] = offset + np.arange(n)
+    return x, (np.arange(n) % 10).astype(np.uint8)
+
+
+@pytest.fixture
+def arrays():
+    (x_train, y_train), (x_test, y_test) = marked(N_TRAIN, 0), marked(N_TEST, 200)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def ids(pair) -> list[int]:
+    return pair[0][:, 0, 0].astype(int).tolist()
+
+
+def test_holdout_is_the_last_images_and_never_trained_on(arrays):
+    s = split(arrays, subset=0, validation="holdout", val_size=20, test_subset=0)
+    assert ids(s["val"]) == list(range(80, 100))
+    assert ids(s["train"]) == list(range(80))
+    assert not set(ids(s["train"])) & set(ids(s["val"]))
+    assert ids(s["test"]) == list(range(200, 230))
+    for x, y in s.values():
+        assert x.dtype == np.uint8 and y.dtype == np.uint8 and x.shape[1:] == (28, 28) and len(x) == len(y)
+    np.testing.assert_array_equal(s["val"][1], arrays["y_train"][80:])
+
+
+def test_subset_takes_the_first_of_the_pool_and_keeps_the_holdout(arrays):
+    s = split(arrays, subset=30, validation="holdout", val_size=20, test_subset=0)
+    assert ids(s["train"]) == list(range(30))
+    assert ids(s["val"]) == list(range(80, 100))  # same holdout as without a subset
+    full_pool = split(arrays, subset=80, validation="holdout", val_size=20, test_subset=0)
+    assert ids(full_pool["train"]) == list(range(80))
+
+
+def test_test_protocol_trains_on_everything_and_validates_on_test(arrays):
+    s = split(arrays, subset=0, validation="test", val_size=20, test_subset=0)  # val_size ignored
+    assert ids(s["train"]) == list(range(100))
+    assert ids(s["val"]) == ids(s["test"]) == list(range(200, 230))
+    assert ids(split(arrays, 100, "test", 20, 0)["train"]) == list(range(100))
+    assert ids(split(arrays, 7, "test", 20, 0)["train"]) == list(range(7))
+
+
+def test_test_subset(arrays):
+    s = split(arrays, subset=0, validation="holdout", val_size=20, test_subset=5)
+    assert ids(s["test"]) == list(range(200, 205))
+    assert ids(s["val"]) == list(range(80, 100))  # the holdout is not cut by test_subset
+    assert ids(split(arrays, 0, "test", 20, 5)["val"]) == list(range(200, 205))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"subset": 81}, r"data\.subset = 81 exceeds the training pool of 80 images"),
+        ({"subset": 101, "validation": "test"}, r"data\.subset = 101 exceeds the training pool of 100"),
+        ({"subset": -1}, r"data\.subset must be >= 0, got -1"),
+        ({"subset": 1.5}, r"data\.subset must be an integer"),
+        ({"val_size": 0}, r"data\.val_size must be between 1 and 99"),
+        ({"val_size": 100}, r"data\.val_size must be between 1 and 99.*got 100"),
+        ({"val_size": -3, "validation": "test"}, r"data\.val_size must be >= 0"),
+        ({"validation": "kfold"}, r"data\.validation must be one of holdout, test; got 'kfold'"),
+        ({"test_subset": -1}, r"data\.test_subset must be >= 0"),
+        ({"test_subset": 31}, r"data\.test_subset = 31 exceeds the 30 test images"),
+    ],
+)
+def test_split_errors(arrays, kwargs, message):
+    args = {"subset": 0, "validation": "holdout", "val_size": 20, "test_subset": 0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        split(arrays, **args)
+
+
+# main() on the real data
+
+
+def real_source() -> str | None:
+    source = os.environ.get("MNIST_SOURCE") or str(ROOT.parent / "shared" / "data" / "mnist")
+    return source if "://" in source or Path(source).is_dir() else None
+
+
+@pytest.fixture
+def outputs(tmp_path, monkeypatch):
+    """Redirect params.yaml and the three outputs into tmp_path; returns (train, val, test)."""
+    params = tmp_path / "params.yaml"
+    params.write_text("data:\n  subset: 500\n  validation: holdout\n  val_size: 200\n  test_subset: 100\n")
+    monkeypatch.setattr(config, "PARAMS_FILE", params)
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path / "data")  # URL sources cache here, not in the repo
+    paths = tuple(tmp_path / "prepared" / f"{name}.npz" for name in ("train", "val", "test"))
+    for attr, path in zip(("TRAIN_FILE", "VAL_FILE", "TEST_FILE"), paths):
+        monkeypatch.setattr(config, attr, path)
+    return paths
+
+
+def test_main_writes_three_files(outputs, monkeypatch, capsys):
+    source = real_source()
+    if source is None:
+        pytest.skip("no offline MNIST")
+    monkeypatch.setenv("MNIST_SOURCE", source)
+    prepare.main()
+    train, val, test = (np.load(p) for p in outputs)
+    assert {name: (f["x"].shape, f["y"].shape) for name, f in zip(("train", "val", "test"), (train, val, test))} == {
+        "train": ((500, 28, 28), (500,)),
+        "val": ((200, 28, 28), (200,)),
+        "test": ((100, 28, 28), (100,)),
+    }
+    assert all(f[k].dtype == np.uint8 for f in (train, val, test) for k in ("x", "y"))
+    assert train["y"][:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert test["y"][:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert sorted(p.name for p in outputs[0].parent.iterdir()) == ["test.npz", "train.npz", "val.npz"]  # no temporaries
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and "train: 500 images" in lines[0] and source in lines[0]
+
+
+def test_failed_write_keeps_the_old_file(outputs, monkeypatch):
+    source = real_source()
+    if source is None:
+        pytest.skip("no offline MNIST")
+    monkeypatch.setenv("MNIST_SOURCE", source)
+    outputs[0].parent.mkdir(parents=True)
+    outputs[0].write_bytes(b"old train")
+
+    def dies_midway(file, **arrays):  # a kill while writing: half a file, then gone
+        Path(file).write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(prepare.np, "savez", dies_midway)
+    with pytest.raises(SystemExit) as exit_:
+        prepare.main()
+    assert exit_.value.code == 1
+    assert outputs[0].read_bytes() == b"old train"
+    assert [p.name for p in outputs[0].parent.iterdir()] == ["train.npz"]
+
+
+def test_failing_source_leaves_outputs_untouched(outputs, tmp_path, monkeypatch, capsys):
+    outputs[0].parent.mkdir(parents=True)
+    for i, path in enumerate(outputs):
+        path.write_bytes(f"previous output {i}".encode())
+    monkeypatch.setenv("MNIST_SOURCE", str(tmp_path / "no-such-folder"))
+    with pytest.raises(SystemExit) as exit_:
+        prepare.main()
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("prepare: error: MNIST folder") and "no-such-folder" in err
+    assert [p.read_bytes() for p in outputs] == [f"previous output {i}".encode() for i in range(3)]
+    assert sorted(p.name for p in outputs[0].parent.iterdir()) == ["test.npz", "train.npz", "val.npz"]
+
+
+def test_bad_params_is_a_clean_error(outputs, monkeypatch, capsys):
+    config.PARAMS_FILE.write_text("data:\n  subset: 0\n  validation: holdout\n  val_size: 0\n  test_subset: 0\n")
+    source = real_source()
+    if source is None:
+        pytest.skip("no offline MNIST")
+    monkeypatch.setenv("MNIST_SOURCE", source)
+    with pytest.raises(SystemExit):
+        prepare.main()
+    assert capsys.readouterr().err.startswith("prepare: error: data.val_size must be between 1 and 59999")
+    assert not outputs[0].parent.exists()
+
+
+def test_module_run_fails_without_traceback(tmp_path):
+    env = dict(os.environ, MNIST_SOURCE=str(tmp_path / "no-such-folder"))
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.prepare"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("prepare: error: MNIST folder") and "Traceback" not in result.stderr
+    assert result.stdout == ""
