@@ -1,0 +1,85 @@
+"""The builder turns params.yaml into exactly the notebook's models."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from stages.architectures import build_model, build_optimizer, compile_model, layer_arguments
+from stages.config import load_params
+from stages.shapes import forward_flops, layer_shapes
+
+PARAMS = load_params()
+ARCHITECTURES = PARAMS["architectures"]
+INPUT_SHAPE = PARAMS["model"]["input_shape"]
+
+# REFERENCE.md: total parameters (non-trainable ones are the batch-norm moving statistics).
+REFERENCE_PARAMS = {
+    "conv2_k3": (1_199_882, 0), "conv2_k5": (872_714, 0), "conv3_k753": (722_186, 0),
+    "conv2_k3_same": (1_625_866, 0), "conv3_k753_same": (947_466, 0), "conv3_k5": (550_234, 0),
+    "conv3_k7_s2": (446_554, 0), "conv3_k7_bn": (395_930, 288), "conv3_k5_bn": (550_810, 288),
+    "conv3_k3_bn": (1_090_970, 288), "conv3_k753_sigmoid": (722_186, 0), "conv3_k753_tanh": (722_186, 0),
+}
+
+
+def test_params_yaml_declares_the_twelve_reference_ids():
+    assert list(ARCHITECTURES) == list(REFERENCE_PARAMS)
+
+
+@pytest.mark.parametrize("arch_id", REFERENCE_PARAMS)
+def test_parameter_count_matches_reference(arch_id):
+    model = build_model(arch_id, ARCHITECTURES[arch_id], INPUT_SHAPE)
+    total, non_trainable = REFERENCE_PARAMS[arch_id]
+    assert model.count_params() == total
+    assert sum(math.prod(w.shape) for w in model.non_trainable_weights) == non_trainable
+
+
+@pytest.mark.parametrize("arch_id", REFERENCE_PARAMS)
+def test_shape_inference_agrees_with_keras(arch_id):
+    model = build_model(arch_id, ARCHITECTURES[arch_id], INPUT_SHAPE)
+    keras_shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
+    assert layer_shapes(ARCHITECTURES[arch_id]["layers"], INPUT_SHAPE) == keras_shapes
+
+
+def test_dense_before_flatten_quirk_is_kept():
+    model = build_model("conv3_k753_same", ARCHITECTURES["conv3_k753_same"], INPUT_SHAPE)
+    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"][0]
+    assert tuple(dense.output.shape[1:]) == (7, 7, 128)
+
+
+def test_forward_flops_of_conv2_k3():
+    # 26*26*32*9*2 + 24*24*64*288*2 + 9216*128*2 + 128*10*2 (multiply-adds x 2)
+    assert forward_flops(ARCHITECTURES["conv2_k3"]["layers"], INPUT_SHAPE) == 23_984_896
+
+
+def test_adadelta_keeps_keras_2_learning_rate():
+    optimizer = build_optimizer(ARCHITECTURES["conv2_k3"]["optimizer"])
+    assert type(optimizer).__name__ == "Adadelta"
+    assert float(optimizer.learning_rate) == pytest.approx(1.0)
+    assert float(optimizer.rho) == pytest.approx(0.95)
+
+
+def test_conv_and_dense_default_to_relu_but_respect_explicit_activation():
+    assert layer_arguments({"type": "conv", "filters": 8, "kernel_size": 3})["activation"] == "relu"
+    assert layer_arguments({"type": "dense", "units": 10, "activation": "softmax"})["activation"] == "softmax"
+
+
+def test_unknown_layer_type_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match="unknown layer type 'conv3d'.*conv, pool, dropout"):
+        build_model("bad", {"layers": [{"type": "conv3d"}]}, INPUT_SHAPE)
+
+
+def test_unknown_optimizer_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match="unknown optimizer 'lion'.*adadelta, adam"):
+        build_optimizer({"name": "lion", "learning_rate": 0.1})
+
+
+def test_compiled_model_trains_on_integer_labels():
+    import numpy as np
+
+    model = compile_model(build_model("conv2_k3", ARCHITECTURES["conv2_k3"], INPUT_SHAPE),
+                          ARCHITECTURES["conv2_k3"]["optimizer"])
+    x = np.zeros((4, 28, 28, 1), np.float32)
+    loss, accuracy = model.train_on_batch(x, np.array([0, 1, 2, 3]))
+    assert np.isfinite(loss) and 0 <= accuracy <= 1
