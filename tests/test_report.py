@@ -1,0 +1,338 @@
+"""stages.report on a synthetic project: fake metrics, histories and predictions in a tmp dir.
+
+No training, no Keras: every number below is constructed, so the tables, the tests and
+the verdicts can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from stages import config, report, stats
+from stages.shapes import forward_flops
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+N_TEST = 1000
+ACTUAL = np.random.default_rng(0).integers(0, 10, size=N_TEST)
+
+# errors of each main run (indices of the test images it gets wrong):
+#   conv2_k5 vs conv2_k3: conv2_k5 right / conv2_k3 wrong on 0..9 (b = 10), never the reverse (c = 0)
+#   conv3_k753 vs conv2_k3: 5 / 5 discordant images
+#   conv2_k3_wide (not in the notebook): the very same predictions as conv2_k3
+ERRORS = {
+    "conv2_k3": list(range(20)),
+    "conv2_k5": list(range(10, 20)),
+    "conv3_k753": list(range(15)) + list(range(500, 505)),
+    "conv2_k3_wide": list(range(20)),
+}
+SEED_ACCURACIES = {"conv2_k3": {1: 0.982, 2: 0.978}, "conv2_k5": {1: 0.991, 2: 0.989}}
+EPOCH1_VAL = {"conv2_k3": 0.951, "conv2_k5": 0.962, "conv3_k753": 0.973, "conv2_k3_wide": 0.944}
+
+
+def synthetic_params(extra_seeds=(1, 2)) -> dict:
+    params = copy.deepcopy(REAL_PARAMS)
+    archs = {a: params["architectures"][a] for a in ("conv2_k3", "conv2_k5", "conv3_k753")}
+    wide = copy.deepcopy(archs["conv2_k3"])
+    wide["layers"][5]["units"] = 256
+    archs["conv2_k3_wide"] = wide
+    params["architectures"] = archs
+    params["train"].update(epochs=3, seed=0, extra_seeds=list(extra_seeds))
+    params["report"] = {"alpha": 0.05, "comparisons": [
+        {"title": "Kernels and layers", "architectures": ["conv2_k3", "conv2_k5", "conv3_k753"],
+         "pairs": [["conv2_k5", "conv2_k3"], ["conv3_k753", "conv2_k3"]]},
+        {"title": "Width", "architectures": ["conv2_k3", "conv2_k3_wide"],
+         "pairs": [["conv2_k3_wide", "conv2_k3"]]},
+    ]}
+    return params
+
+
+def predictions(arch: str) -> np.ndarray:
+    predicted = ACTUAL.copy()
+    wrong = ERRORS[arch]
+    predicted[wrong] = (ACTUAL[wrong] + 1) % 10
+    return predicted
+
+
+def write_run(root: Path, arch: str, seed: int | None, accuracy: float, params: dict) -> None:
+    files = report.run_files(root, arch, seed)
+    spec = params["architectures"][arch]
+    metrics = {"test_accuracy": accuracy, "test_loss": 0.05, "test_errors": round((1 - accuracy) * N_TEST),
+               "test_images": N_TEST, "params": 100_000 * (len(arch) % 7 + 1), "epochs": 3, "best_epoch": 2,
+               "train_seconds": 90.0, "flops": forward_flops(spec["layers"], params["model"]["input_shape"]),
+               "latency_ms": 1.5, "model_bytes": 4_200_000, "seed": 0 if seed is None else seed}
+    files["metrics"].parent.mkdir(parents=True, exist_ok=True)
+    files["metrics"].write_text(json.dumps(metrics))
+    if seed is None:
+        files["history"].parent.mkdir(parents=True, exist_ok=True)
+        first = EPOCH1_VAL[arch]
+        files["history"].write_text("epoch,loss,accuracy,val_loss,val_accuracy\n"
+                                    f"1,0.3,0.9,0.2,{first}\n2,0.1,0.97,0.08,{first + 0.02}\n"
+                                    f"3,0.05,0.99,0.09,{first + 0.021}\n")
+        rows = "\n".join(f"{a},{p}" for a, p in zip(ACTUAL, predictions(arch)))
+        files["confusion"].write_text("actual,predicted\n" + rows + "\n")
+
+
+def make_project(root: Path, params: dict) -> Path:
+    (root / "reference").mkdir(parents=True)
+    shutil.copy2(ROOT / "reference" / "notebook.yaml", root / "reference" / "notebook.yaml")
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for arch in params["architectures"]:
+        write_run(root, arch, None, 1 - len(ERRORS[arch]) / N_TEST, params)
+        for seed, accuracy in SEED_ACCURACIES.get(arch, {}).items():
+            if seed in params["train"]["extra_seeds"]:
+                write_run(root, arch, seed, accuracy, params)
+    return root
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return make_project(tmp_path / "project", synthetic_params())
+
+
+def pair(results, a, b) -> dict:
+    return next(r for r in results if (r["a"], r["b"]) == (a, b))
+
+
+def table_row(text: str, first_cell: str) -> list[str]:
+    """Cells of the Markdown table row that starts with `first_cell`."""
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no row {first_cell!r} in:\n{text}")
+
+
+def section(text: str, title: str) -> str:
+    start = text.index(title)
+    end = text.find("\n## ", start + len(title))
+    return text[start:] if end < 0 else text[start:end]
+
+
+# --------------------------------------------------------------------------- describe
+
+
+def test_describe_derives_the_attributes_from_the_real_layer_specs():
+    archs = REAL_PARAMS["architectures"]
+    k753 = report.describe(archs["conv3_k753"])
+    assert (k753["conv_layers"], k753["kernels"]) == (3, "(7x7),(5x5),(3x3)")
+    assert (k753["padding"], k753["activation"], k753["batchnorm"]) == ("valid", "relu", "no")
+    assert report.describe(archs["conv2_k3"])["kernels"] == "(3x3),(3x3)"
+    assert report.describe(archs["conv2_k3_same"])["padding"] == "same"
+    assert report.describe(archs["conv3_k7_bn"])["batchnorm"] == "yes"
+    assert report.describe(archs["conv3_k7_bn"])["batchnorm_layers"] == 2
+    s2, k5 = report.describe(archs["conv3_k7_s2"]), report.describe(archs["conv3_k5"])
+    assert s2["pool_strides"] == ["2", "2"] and k5["pool_strides"] == ["2", "1"]  # the stride-2 pool
+    assert s2["strides"] != k5["strides"] and "(3x3)/2 same" in s2["pooling"]
+    assert s2["padding"] == "same,valid,valid"
+    assert report.describe(archs["conv3_k753_sigmoid"])["activation"] == "conv relu,sigmoid,sigmoid; dense sigmoid"
+    for spec in archs.values():  # every real architecture can be described
+        assert report.describe(spec)["conv_layers"] >= 2
+
+
+def test_pareto_front_keeps_only_points_no_cheaper_point_beats():
+    points = [("a", 10, 99.0), ("b", 1, 98.0), ("c", 5, 97.5), ("d", 20, 99.0), ("e", 3, 98.5)]
+    assert report.pareto_front(points) == ["b", "e", "a"]
+    assert report.pareto_front([]) == []
+
+
+def test_formatting():
+    assert report.pct(0.99123) == "99.12" and report.pct(None) == "—"
+    assert report.points(0.0012) == "+0.12" and report.points(-0.00001) == "+0.00"
+    assert report.points(-0.0105) == "-1.05"
+    assert report.p_cell(0.001953125) == "0.002" and report.p_cell(0.0001) == "< 0.001"
+
+
+# --------------------------------------------------------------------------- significance
+
+
+def test_mcnemar_with_known_counts_then_holm(project):
+    results = report.build(synthetic_params(), project)["results"]
+    k5 = pair(results, "conv2_k5", "conv2_k3")
+    assert (k5["mcnemar"]["a_only"], k5["mcnemar"]["b_only"]) == (10, 0)
+    assert k5["mcnemar"]["p_value"] == pytest.approx(0.001953125)  # 2 * 0.5**10, before Holm
+    # Holm over the 3 pairs of the report: the smallest p is multiplied by 3
+    assert k5["holm_p"] == pytest.approx(3 * 0.001953125)
+    assert k5["verdict"] == stats.verdict(0.01, 3 * 0.001953125, 0.05, "conv2_k5", "conv2_k3")
+    assert k5["verdict"].startswith("conv2_k5 beats conv2_k3 by 1.00 points")
+    balanced = pair(results, "conv3_k753", "conv2_k3")
+    assert (balanced["mcnemar"]["a_only"], balanced["mcnemar"]["b_only"]) == (5, 5)
+    assert balanced["verdict"].startswith("no significant difference")
+    assert k5["bootstrap"]["ci_low"] > 0  # 10 wins, 0 losses: the whole CI is positive
+
+
+def test_identical_predictions_give_no_significant_difference(project):
+    results = report.build(synthetic_params(), project)["results"]
+    same = pair(results, "conv2_k3_wide", "conv2_k3")
+    assert same["mcnemar"]["p_value"] == 1.0
+    assert same["verdict"] == "no significant difference between conv2_k3_wide and conv2_k3 (0.00 points, p = 1)"
+
+
+def test_welch_only_when_both_sides_have_two_seeds(project):
+    results = report.build(synthetic_params(), project)["results"]
+    k5 = pair(results, "conv2_k5", "conv2_k3")
+    assert k5["welch"]["n_a"] == k5["welch"]["n_b"] == 3
+    assert k5["welch"]["p_value"] == pytest.approx(
+        stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])["p_value"])
+    assert k5["welch_verdict"] is not None
+    assert pair(results, "conv3_k753", "conv2_k3")["welch"] is None  # conv3_k753 has one seed
+
+
+def test_different_test_images_are_refused(project):
+    confusion = report.run_files(project, "conv2_k5")["confusion"]
+    lines = confusion.read_text().splitlines()
+    a, p = lines[1].split(",")
+    lines[1] = f"{(int(a) + 1) % 10},{p}"
+    confusion.write_text("\n".join(lines) + "\n")
+    with pytest.raises(report.ReportError, match=r"not on the same test images.*1 labels differ"):
+        report.build(synthetic_params(), project)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_summary_tables_figures_and_terminal(project, capsys):
+    report.main(["--root", str(project)])
+    out = capsys.readouterr().out
+    summary = (project / "metrics" / "summary.md").read_text()
+    for png in ("comparison.png", "pareto.png"):
+        assert (project / "plots" / png).read_bytes().startswith(b"\x89PNG")
+
+    # 1. protocol and the one-seed caution (conv3_k753 and conv2_k3_wide have one seed)
+    assert "holdout" in summary and "Epochs: 3" in summary and "extra seeds 1 (2 of 4 architectures)" in summary
+    assert "2 of 4 architectures have one seed only (conv3_k753, conv2_k3_wide)" in summary
+    assert report.NOISE_NOTE in summary
+
+    # 2. comparison tables: our numbers, mean ± std and t-CI over 3 seeds, the notebook's figures
+    first = section(summary, "### 1. Kernels and layers")
+    assert table_row(first, "Architecture")[:4] == ["Architecture", "Conv layers", "Kernels",
+                                                     "Test acc (ours, seed 0, %)"]
+    k3 = table_row(first, "conv2_k3")
+    ci = stats.mean_ci([0.98, 0.982, 0.978])
+    assert k3 == ["conv2_k3", "2", "(3x3),(3x3)", "98.00", "98.00 ± 0.20 (n=3)",
+                  f"[{100 * ci['ci_low']:.2f}, {100 * ci['ci_high']:.2f}]", "2", "99.05", "99.21 @ 10"]
+    assert k3[5] == "[97.50, 98.50]"
+    assert table_row(first, "conv3_k753")[2:6] == ["(7x7),(5x5),(3x3)", "98.00", "98.00 (n=1)", "—"]
+    assert table_row(section(summary, "### 2. Width"), "conv2_k3_wide")[-2:] == ["—", "—"]  # not in the notebook
+
+    # 3. significance and generated conclusions
+    significance = section(summary, "## Significance")
+    k5 = table_row(significance, "1")
+    assert k5[1:4] == ["conv2_k5", "conv2_k3", "99.00"] and k5[5] == "+1.00"
+    welch_p = stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])["p_value"]
+    assert k5[7:] == ["10 / 0", "0.002", "0.0059", f"{report.p_cell(welch_p)} (3 vs 3)", report.p_cell(welch_p)]
+    assert "- conv2_k5 beats conv2_k3 by 1.00 points (p = 0.0059) — test set, McNemar, Holm-adjusted." in summary
+    assert "no significant difference between conv2_k3_wide and conv2_k3 (0.00 points, p = 1)" in summary
+    assert "Over seeds (3 vs 3, Welch, Holm-adjusted): conv2_k5 beats conv2_k3" in summary
+
+    # 4. cost
+    cost = section(summary, "## Cost")
+    flops = forward_flops(REAL_PARAMS["architectures"]["conv2_k3"]["layers"], [28, 28, 1])
+    assert table_row(cost, "conv2_k3")[2:] == [f"{flops / 1e6:,.2f}", "1.50", "4.20", "90", "30.0", "147"]
+    assert table_row(cost, "conv3_k753")[-1] == "—"  # the notebook printed no time for it
+
+    # 5. headline: ours vs notebook, epoch-1 validation accuracy from history.csv
+    assert table_row(section(summary, "## All architectures"), "conv2_k3") == [
+        "conv2_k3", "98.00", "99.05", "-1.05", "2", "10", "95.10", "98.26"]
+    assert table_row(section(summary, "## All architectures"), "conv2_k3_wide")[2:4] == ["—", "—"]
+
+    # the terminal shows the same tables, in PrettyTable's default style
+    assert "+--------" in out and "Architecture | Conv layers |" in out
+    assert "98.00 ± 0.20 (n=3)" in out and "conv2_k5 beats conv2_k3 by 1.00 points" in out
+    assert "Wrote metrics/summary.md, plots/comparison.png, plots/pareto.png" in out
+    assert "+----" not in summary  # no ASCII borders in the Markdown file
+
+
+def test_varying_attribute_columns(tmp_path):
+    params = synthetic_params(extra_seeds=())
+    params["architectures"]["conv2_k3_same"] = REAL_PARAMS["architectures"]["conv2_k3_same"]
+    ERRORS["conv2_k3_same"], EPOCH1_VAL["conv2_k3_same"] = list(range(12)), 0.95
+    try:
+        params["report"]["comparisons"] = [{"title": "Padding", "architectures": ["conv2_k3", "conv2_k3_same"],
+                                            "pairs": [["conv2_k3_same", "conv2_k3"]]}]
+        root = make_project(tmp_path / "p", params)
+        text = report.run(root, figures=False)["markdown"]
+    finally:
+        del ERRORS["conv2_k3_same"], EPOCH1_VAL["conv2_k3_same"]
+    table = section(text, "### 1. Padding")
+    assert table_row(table, "Architecture")[:5] == ["Architecture", "Conv layers", "Kernels", "Padding",
+                                                     "Test acc (ours, seed 0, %)"]
+    assert table_row(table, "conv2_k3_same")[3] == "same" and table_row(table, "conv2_k3")[3] == "valid"
+
+
+def test_one_seed_everywhere_gets_the_caution(tmp_path):
+    root = make_project(tmp_path / "p", synthetic_params(extra_seeds=()))
+    text = report.run(root, figures=False)["markdown"]
+    assert "Every architecture was trained with one seed only" in text
+    assert "differences below ~0.2 points are within run-to-run noise" in text
+    assert "-S 'train.extra_seeds=[1,2]'" in text
+    assert "no extra seeds" in text and "(n=3)" not in text
+
+
+def test_no_caution_when_every_architecture_has_seeds(tmp_path):
+    params = synthetic_params()
+    params["architectures"] = {a: params["architectures"][a] for a in ("conv2_k3", "conv2_k5")}
+    params["report"]["comparisons"] = params["report"]["comparisons"][:1]
+    params["report"]["comparisons"][0].update(architectures=["conv2_k3", "conv2_k5"],
+                                              pairs=[["conv2_k5", "conv2_k3"]])
+    text = report.run(make_project(tmp_path / "p", params), figures=False)["markdown"]
+    assert "Caution" not in text
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_metrics_names_the_file_and_writes_nothing(project, capsys):
+    (project / "metrics" / "conv2_k5.json").unlink()
+    with pytest.raises(report.ReportError, match=r"missing metrics/conv2_k5\.json.*`dvc repro evaluate@conv2_k5`"):
+        report.run(project)
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(["--root", str(project)])
+    assert exit_info.value.code == 1
+    assert "metrics/conv2_k5.json" in capsys.readouterr().err
+    assert not (project / "metrics" / "summary.md").exists()
+    assert not (project / "plots" / "comparison.png").exists() and not (project / "plots" / "pareto.png").exists()
+
+
+def test_missing_predictions_name_the_file(project):
+    (project / "plots" / "conv3_k753" / "confusion.csv").unlink()
+    with pytest.raises(report.ReportError, match=r"plots/conv3_k753/confusion\.csv.*evaluate@conv3_k753"):
+        report.run(project)
+    assert not (project / "metrics" / "summary.md").exists()
+
+
+def test_comparison_with_an_unknown_id(project):
+    params = synthetic_params()
+    params["report"]["comparisons"][1]["architectures"].append("conv9_typo")
+    with pytest.raises(report.ReportError, match=r"report\.comparisons\[1\].*'conv9_typo'"):
+        report.build(params, project)
+    params = synthetic_params()
+    params["report"]["comparisons"][0]["pairs"].append(["conv2_k3", "nope"])
+    with pytest.raises(report.ReportError, match=r"report\.comparisons\[0\]\.pairs\[2\].*'nope'"):
+        report.build(params, project)
+
+
+def test_missing_history_shows_a_dash(project):
+    (project / "plots" / "conv3_k753" / "history.csv").unlink()
+    text = report.run(project)["markdown"]
+    assert table_row(section(text, "## All architectures"), "conv3_k753")[6] == "—"
+    assert (project / "plots" / "comparison.png").exists()
+
+
+def test_cli_process_without_keras(project):
+    code = ("import sys; from stages import report; report.main(['--root', sys.argv[1]]); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')]; "
+            "assert not bad, bad")
+    result = subprocess.run([sys.executable, "-c", code, str(project)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "## Significance" in result.stdout
+    assert config.ROOT == ROOT and not (project / "metrics" / "summary.md").is_relative_to(ROOT)
