@@ -1,0 +1,194 @@
+"""stages.dvc_sync: dvc.yaml is what params.yaml gives, and stays so when architectures change.
+
+Fast: no DVC, no TensorFlow. The per-architecture stages are DVC `foreach`/`matrix`
+templates; only the report's dependencies and the top-level plots are spelled out per
+architecture, so those are what must follow params.yaml.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repo on the path
+    sys.path.insert(0, str(ROOT))
+
+from stages import dvc_sync  # noqa: E402
+from stages.config import load_params  # noqa: E402
+
+NEW = "conv2_k3_wide"  # an architecture that params.yaml does not have
+
+
+def with_new_architecture(params: dict, arch_id: str = NEW) -> dict:
+    params = copy.deepcopy(params)
+    assert arch_id not in params["architectures"]
+    first = next(iter(params["architectures"].values()))
+    params["architectures"][arch_id] = copy.deepcopy(first)
+    return params
+
+
+def rendered(params: dict) -> dict:
+    return yaml.safe_load(dvc_sync.render(params))
+
+
+def plots_by_id(dvc: dict) -> dict:
+    """Top-level plots as {id: definition}; image plots (bare paths) map to None."""
+    found = {}
+    for entry in dvc["plots"]:
+        if isinstance(entry, str):
+            found[entry] = None
+        else:
+            (plot_id, definition), = entry.items()
+            found[plot_id] = definition
+    return found
+
+
+@pytest.fixture(scope="module")
+def params() -> dict:
+    return load_params(ROOT / "params.yaml")
+
+
+def test_committed_dvc_yaml_is_in_sync_with_params(params):
+    expected = dvc_sync.render(params)
+    current = (ROOT / "dvc.yaml").read_text()
+    if current != expected:
+        diff = "".join(list(difflib.unified_diff(current.splitlines(True), expected.splitlines(True),
+                                                 "dvc.yaml (on disk)", "dvc.yaml (from params.yaml)"))[:60])
+        pytest.fail("dvc.yaml is out of date with params.yaml (architecture added, removed or renamed?): "
+                    "run `python -m stages.dvc_sync` and commit dvc.yaml\n" + diff, pytrace=False)
+
+
+def test_every_architecture_of_params_is_in_dvc_yaml(params):
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    deps = dvc["stages"]["report"]["deps"]
+    plots = plots_by_id(dvc)
+    for arch in params["architectures"]:
+        assert f"metrics/{arch}.json" in deps, f"{arch}: run `python -m stages.dvc_sync`"
+        assert f"{arch}_confusion" in plots, f"{arch}: run `python -m stages.dvc_sync`"
+
+
+def test_render_of_an_added_architecture_wires_its_report_deps_and_plots(params):
+    dvc = rendered(with_new_architecture(params))
+    old = rendered(params)
+
+    report_deps = dvc["stages"]["report"]["deps"]
+    assert f"metrics/{NEW}.json" in report_deps
+    assert f"plots/{NEW}/confusion.csv" in report_deps
+    assert f"metrics/{NEW}.json" not in old["stages"]["report"]["deps"]
+    # The new architecture gets the same per-architecture dependencies as the first one, and
+    # every existing dependency is kept.
+    first = next(iter(params["architectures"]))
+    own = re.compile(rf"(?<=/){re.escape(first)}(?=[./])")
+    mirrored = {own.sub(NEW, d) for d in old["stages"]["report"]["deps"] if own.search(d)}
+    assert set(report_deps) - set(old["stages"]["report"]["deps"]) == mirrored
+    assert set(old["stages"]["report"]["deps"]) <= set(report_deps)
+
+    plots = plots_by_id(dvc)
+    history = f"plots/{NEW}/history.csv"
+    for metric in ("accuracy", "loss"):
+        overlay = plots[f"val_{metric}"]
+        assert overlay["y"][history] == f"val_{metric}"
+        assert set(overlay["y"]) == {f"plots/{a}/history.csv" for a in [*params["architectures"], NEW]}
+    assert plots[f"{NEW}_loss"] == {"title": f"{NEW}: train vs validation loss", "x": "epoch",
+                                    "y": {history: ["loss", "val_loss"]}}
+    assert plots[f"{NEW}_accuracy"]["y"] == {history: ["accuracy", "val_accuracy"]}
+    confusion = plots[f"{NEW}_confusion"]
+    assert confusion["template"] == "confusion"
+    assert confusion["x"] == "actual"
+    assert confusion["y"] == {f"plots/{NEW}/confusion.csv": "predicted"}
+    assert f"plots/{NEW}/loss.png" in plots and plots[f"plots/{NEW}/loss.png"] is None
+
+    # The per-architecture stages are templates over ${architectures}: nothing to add there.
+    for name in ("train", "evaluate", "train_seed", "evaluate_seed"):
+        assert dvc["stages"][name] == old["stages"][name], name
+
+
+def test_render_of_a_removed_architecture_drops_it_everywhere(params):
+    gone = next(iter(params["architectures"]))
+    fewer = copy.deepcopy(params)
+    del fewer["architectures"][gone]
+    dvc = rendered(fewer)
+    assert f"metrics/{gone}.json" not in dvc["stages"]["report"]["deps"]
+    assert f"plots/{gone}/confusion.csv" not in dvc["stages"]["report"]["deps"]
+    plots = plots_by_id(dvc)
+    assert not {f"{gone}_loss", f"{gone}_accuracy", f"{gone}_confusion", f"plots/{gone}/loss.png"} & set(plots)
+    assert f"plots/{gone}/history.csv" not in plots["val_accuracy"]["y"]
+    assert f"plots/{gone}/history.csv" not in plots["val_loss"]["y"]
+
+
+def test_train_stage_params_leave_out_extra_seeds(params):
+    """Adding a seed must never retrain (or re-evaluate) the main runs."""
+    stages = rendered(params)["stages"]
+    for name in ("train", "evaluate"):
+        declared = stages[name]["do"]["params"]
+        for key in declared:
+            covers = "train.extra_seeds" == key or "train.extra_seeds".startswith(key + ".")
+            assert not covers, f"{name}@<id> depends on `{key}`, which includes train.extra_seeds"
+    assert "train.seed" in stages["train"]["do"]["params"]
+    # The seed runs take their seed from the matrix, not from train.seed (nor train.extra_seeds).
+    assert stages["train_seed"]["matrix"] == {"arch": "${architectures}", "seed": "${train.extra_seeds}"}
+    assert not {"train", "train.seed", "train.extra_seeds"} & set(stages["train_seed"]["params"])
+    # Only the report (and the cheap validate stage) read the list of seeds.
+    assert "train.extra_seeds" in stages["report"]["params"]
+
+
+def _copy_for_sync(tmp_path: Path, params: dict) -> Path:
+    """A minimal tree where `python -m stages.dvc_sync` works on its own params.yaml and dvc.yaml."""
+    shutil.copytree(ROOT / "stages", tmp_path / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return tmp_path
+
+
+def _sync(path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # `python -m` puts the working directory first on sys.path: the copy's stages package runs,
+    # and its config.ROOT (so params.yaml and dvc.yaml) is the copy.
+    return subprocess.run([sys.executable, "-m", "stages.dvc_sync", *args], cwd=path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_exits_1_on_a_stale_dvc_yaml_and_0_in_sync(tmp_path, params):
+    path = _copy_for_sync(tmp_path, params)
+
+    missing = _sync(path, "--check")
+    assert missing.returncode == 1, "no dvc.yaml at all must count as stale"
+
+    written = _sync(path)
+    assert written.returncode == 0, written.stderr
+    assert (path / "dvc.yaml").read_text() == dvc_sync.render(params)
+    assert not (ROOT / "dvc.yaml").samefile(path / "dvc.yaml")
+    in_sync = _sync(path, "--check")
+    assert in_sync.returncode == 0, in_sync.stderr
+    assert _sync(path).stdout.strip() == "dvc.yaml is up to date"
+
+    (path / "params.yaml").write_text(yaml.safe_dump(with_new_architecture(params), sort_keys=False))
+    stale = _sync(path, "--check")
+    assert stale.returncode == 1
+    assert "python -m stages.dvc_sync" in stale.stderr
+    assert (path / "dvc.yaml").read_text() == dvc_sync.render(params), "--check must not write"
+
+    regenerated = _sync(path)
+    assert regenerated.returncode == 0, regenerated.stderr
+    assert f"metrics/{NEW}.json" in (path / "dvc.yaml").read_text()
+    assert _sync(path, "--check").returncode == 0
+
+
+def test_a_hyperparameter_change_does_not_make_dvc_yaml_stale(params):
+    """`dvc exp run -S architectures.<id>.optimizer.learning_rate=...` needs no dvc_sync run."""
+    changed = copy.deepcopy(params)
+    arch = next(iter(changed["architectures"]))
+    changed["architectures"][arch]["optimizer"]["learning_rate"] = 0.123
+    changed["train"]["extra_seeds"] = [1, 2]
+    changed["train"]["epochs"] = 1
+    changed["data"]["subset"] = 2000
+    assert dvc_sync.render(changed) == dvc_sync.render(params)

@@ -1,0 +1,432 @@
+"""The DVC workflows of docs/dvc-workflow.md, with the real `dvc` CLI in a temporary git + DVC repo.
+
+One project is shared by the whole module (training is the slow part): `baseline` runs
+`dvc repro` once and commits; `tuned` runs one experiment on top of it
+(`dvc exp run -S architectures.conv2_k3.optimizer.learning_rate=0.5`) and commits its
+result, so HEAD~1 and HEAD differ in conv2_k3's metrics only. Every other test reads
+that state, or changes it and puts it back.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import Project, make_project, mnist_source, small_params  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+ARCHS = ("conv2_k3", "conv3_k5_bn")
+TUNED = "conv2_k3"      # the architecture whose learning rate the experiments change
+OTHER = "conv3_k5_bn"
+LR = f"architectures.{TUNED}.optimizer.learning_rate"
+
+RAN = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
+SKIPPED = re.compile(r"^Stage '([^']+)' didn't change, skipping", re.MULTILINE)
+
+
+# ---------------------------------------------------------------- helpers
+
+def ran_stages(output: str) -> set[str]:
+    return set(RAN.findall(output))
+
+
+def skipped_stages(output: str) -> set[str]:
+    return set(SKIPPED.findall(output))
+
+
+def run_json(project: Project, command: str):
+    return json.loads(project.run(command).stdout)
+
+
+def experiments(project: Project, *options: str) -> dict[str, dict]:
+    """`dvc exp show --json` as {experiment name: its data (params, metrics, ...)}."""
+    shown = run_json(project, " ".join(["dvc exp show --json", *options]))
+    found = {}
+    for baseline in shown:
+        for exp in baseline.get("experiments") or []:
+            for rev in exp["revs"]:
+                found[rev.get("name") or exp.get("name") or rev["rev"]] = rev
+    return found
+
+
+def accuracies_of(rev: dict) -> dict[str, float]:
+    metrics = rev["data"]["metrics"]
+    return {arch: metrics[f"metrics/{arch}.json"]["data"]["test_accuracy"]
+            for arch in ARCHS if f"metrics/{arch}.json" in metrics}
+
+
+def learning_rate(rev: dict) -> float:
+    return rev["data"]["params"]["params.yaml"]["data"]["architectures"][TUNED]["optimizer"]["learning_rate"]
+
+
+def md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def committed_json(project: Project, rev: str, path: str) -> dict:
+    return json.loads(project.run(f"git show {rev}:{path}").stdout)
+
+
+def html_specs(html: str) -> dict[str, dict]:
+    """The vega-lite spec of every plot of a `dvc plots show/diff` page, by plot id."""
+    found = re.findall(r"var spec = (\{.*?\});\s*vegaEmbed\('#([^']+)'", html, re.DOTALL)
+    return {plot_id: json.loads(spec) for spec, plot_id in found}
+
+
+# ---------------------------------------------------------------- the shared project
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Project:
+    """Both architectures trained by `dvc repro` and committed."""
+    if not mnist_source().exists():
+        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    project = make_project(tmp_path_factory.mktemp("workflow"), small_params(ARCHS))
+    first = project.run("dvc repro")
+    assert {"validate", "prepare", *(f"train@{a}" for a in ARCHS), *(f"evaluate@{a}" for a in ARCHS),
+            "report"} <= ran_stages(first.stdout)
+    project.commit("baseline")
+    return project
+
+
+@pytest.fixture(scope="module")
+def tuned(baseline) -> subprocess.CompletedProcess:
+    """One experiment in the workspace (conv2_k3 at learning rate 0.5), its result committed."""
+    result = baseline.run(f"dvc exp run -n lr05 -S {LR}=0.5")
+    assert "Ran experiment(s): lr05" in result.stdout
+    assert "Experiment results have been applied to your workspace." in result.stdout
+    shown = experiments(baseline)  # before the commit: exp show lists the experiments of HEAD
+    baseline.tuned_experiment = shown["lr05"]
+    baseline.commit("conv2_k3 at learning rate 0.5")
+    return result
+
+
+# ---------------------------------------------------------------- metrics
+
+def test_metrics_show_lists_every_architecture(baseline):
+    shown = run_json(baseline, "dvc metrics show --json")
+    files = shown[""]["data"]  # "" = the workspace
+    for arch in ARCHS:
+        metrics = files[f"metrics/{arch}.json"]["data"]
+        assert 0.0 < metrics["test_accuracy"] <= 1.0
+        assert {"test_loss", "params", "flops", "best_epoch"} <= set(metrics)
+    table = baseline.run("dvc metrics show --md").stdout
+    for arch in ARCHS:
+        assert f"| metrics/{arch}.json" in table
+
+
+def test_adding_a_seed_leaves_the_main_runs_up_to_date(baseline):
+    """`-S 'train.extra_seeds=[1]'` adds seed stages; no main train@/evaluate@ stage is outdated."""
+    params_file = baseline.path / "params.yaml"
+    original = params_file.read_text()
+    params = yaml.safe_load(original)
+    params["train"]["extra_seeds"] = [1]
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        status = run_json(baseline, "dvc status --json")
+    finally:
+        params_file.write_text(original)
+    assert {f"train_seed@{a}-1" for a in ARCHS} | {f"evaluate_seed@{a}-1" for a in ARCHS} <= set(status)
+    assert "report" in status
+    assert not {f"train@{a}" for a in ARCHS} & set(status), status.keys()
+    assert not {f"evaluate@{a}" for a in ARCHS} & set(status), status.keys()
+    assert "prepare" not in status
+    assert "Data and pipelines are up to date" in baseline.run("dvc status").stdout
+
+
+def _restoring(project: Project, *names: str):
+    """Snapshot files of the project; calling the result puts them back."""
+    saved = {name: (project.path / name).read_text() for name in names}
+
+    def restore() -> None:
+        for name, text in saved.items():
+            (project.path / name).write_text(text)
+    return restore
+
+
+def test_adding_an_architecture_schedules_only_its_own_stages(baseline):
+    restore = _restoring(baseline, "params.yaml", "dvc.yaml")
+    params = yaml.safe_load(baseline.read("params.yaml"))
+    params["architectures"]["conv2_k3_copy"] = copy.deepcopy(params["architectures"][TUNED])
+    try:
+        baseline.write_params(params)  # and `python -m stages.dvc_sync`
+        assert "metrics/conv2_k3_copy.json" in baseline.read("dvc.yaml")
+        status = run_json(baseline, "dvc status --json")
+    finally:
+        restore()
+    assert {"train@conv2_k3_copy", "evaluate@conv2_k3_copy", "report"} <= set(status)
+    assert not {*(f"train@{a}" for a in ARCHS), *(f"evaluate@{a}" for a in ARCHS), "prepare"} & set(status)
+    assert "Data and pipelines are up to date" in baseline.run("dvc status").stdout
+
+
+def test_an_architecture_added_without_dvc_sync_stops_repro_at_validate(baseline):
+    restore = _restoring(baseline, "params.yaml")
+    params = yaml.safe_load(baseline.read("params.yaml"))
+    params["architectures"]["conv2_k3_copy"] = copy.deepcopy(params["architectures"][TUNED])
+    (baseline.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        failed = baseline.run("dvc repro", check=False)
+    finally:
+        restore()
+        baseline.run("dvc checkout")  # repro removed validate's stamp before running it
+    assert failed.returncode != 0
+    assert "run `python -m stages.dvc_sync`" in failed.stderr + failed.stdout
+    assert ran_stages(failed.stdout) == {"validate"}, "nothing after validate ran"
+    assert "Data and pipelines are up to date" in baseline.run("dvc status").stdout
+
+
+# ---------------------------------------------------------------- experiments
+
+def test_exp_run_reruns_only_the_changed_architecture(baseline, tuned):
+    ran, skipped = ran_stages(tuned.stdout), skipped_stages(tuned.stdout)
+    assert ran == {"validate", f"train@{TUNED}", f"evaluate@{TUNED}", "report"}, tuned.stdout[-3000:]
+    assert {"prepare", f"train@{OTHER}", f"evaluate@{OTHER}"} <= skipped
+
+    lr05 = baseline.tuned_experiment
+    assert learning_rate(lr05) == 0.5
+    accuracies = accuracies_of(lr05)
+    assert set(accuracies) == set(ARCHS)
+    assert accuracies[TUNED] == json.loads(baseline.read(f"metrics/{TUNED}.json"))["test_accuracy"]
+    # The architecture that did not rerun keeps the baseline's figures exactly.
+    assert accuracies[OTHER] == committed_json(baseline, "HEAD~1", f"metrics/{OTHER}.json")["test_accuracy"]
+
+
+def test_exp_show_table_narrowed_to_test_accuracy(baseline, tuned):
+    table = baseline.run("dvc exp show --no-pager --md -A --drop '.*' "
+                         "--keep 'Experiment|.*test_accuracy$|.*learning_rate$'").stdout
+    header = table.splitlines()[0]
+    for arch in ARCHS:
+        assert f"metrics/{arch}.json:test_accuracy" in header
+    assert f"{LR}" in header
+    assert "test_loss" not in header and "layers" not in header
+    assert "[lr05]" in table
+
+    changed = baseline.run("dvc exp show --no-pager --md --only-changed --rev HEAD~1").stdout
+    header = changed.splitlines()[0]
+    assert f"metrics/{TUNED}.json:test_loss" in header and LR in header
+    assert f"metrics/{OTHER}.json:test_loss" not in header, "unchanged columns are hidden"
+
+
+def test_metrics_diff_between_two_commits(baseline, tuned):
+    old = committed_json(baseline, "HEAD~1", f"metrics/{TUNED}.json")
+    new = committed_json(baseline, "HEAD", f"metrics/{TUNED}.json")
+    changed = {k for k in old if isinstance(old[k], (int, float)) and not isinstance(old[k], bool)
+               and old[k] != new[k]}
+    assert "test_loss" in changed
+
+    diff = run_json(baseline, "dvc metrics diff HEAD~1 HEAD --json")
+    assert set(diff) == {f"metrics/{TUNED}.json"}, "only the retrained architecture's metrics differ"
+    assert set(diff[f"metrics/{TUNED}.json"]) == changed
+    for key in changed:
+        assert diff[f"metrics/{TUNED}.json"][key]["old"] == old[key]
+        assert diff[f"metrics/{TUNED}.json"][key]["new"] == new[key]
+
+    md = baseline.run("dvc metrics diff HEAD~1 --md").stdout  # HEAD~1 against the workspace (= HEAD)
+    assert re.search(r"^\| Path +\| Metric +\| HEAD~1 +\| workspace +\| Change +\|$", md, re.MULTILINE), md
+    assert re.search(rf"^\| metrics/{TUNED}\.json +\| test_loss +\|", md, re.MULTILINE), md
+    assert f"metrics/{OTHER}.json" not in md
+
+    params = baseline.run("dvc params diff HEAD~1 --md").stdout
+    assert re.search(rf"\| params\.yaml +\| {re.escape(LR)} +\| 1\.0 +\| 0\.5 +\|", params), params
+
+
+# ---------------------------------------------------------------- plots
+
+def test_plots_show_writes_every_architecture_and_plots_diff_works(baseline, tuned, tmp_path):
+    shown = baseline.run(f"dvc plots show -o {tmp_path / 'show'}")
+    index = tmp_path / "show" / "index.html"
+    assert index.exists(), shown.stdout
+    html = index.read_text()
+    specs = html_specs(html)
+    expected = {"val_accuracy", "val_loss",
+                *(f"{a}_{kind}" for a in ARCHS for kind in ("loss", "accuracy", "confusion"))}
+    assert set(specs) == expected
+
+    overlay_files = {row["filename"] for row in specs["val_accuracy"]["data"]["values"]}
+    assert overlay_files == {f"{a}/history.csv" for a in ARCHS}
+    assert all("val_accuracy" in row for row in specs["val_accuracy"]["data"]["values"])
+    for arch in ARCHS:
+        confusion = specs[f"{arch}_confusion"]
+        assert confusion["title"]["text"] == f"{arch}: confusion matrix (test set)"
+        assert '"rect"' in json.dumps(confusion), "the confusion template draws a heat map"
+        assert len(confusion["data"]["values"]) == 500  # one (actual, predicted) row per test image
+        assert f'<img src="static/workspace_plots_{arch}_loss.png">' in html
+        assert (tmp_path / "show" / "static" / f"workspace_plots_{arch}_loss.png").stat().st_size > 0
+    assert '<img src="static/workspace_plots_comparison.png">' in html
+
+    diffed = baseline.run(f"dvc plots diff HEAD~1 -o {tmp_path / 'diff'}")
+    html = (tmp_path / "diff" / "index.html").read_text()
+    specs = html_specs(html)
+    assert set(specs) == expected, diffed.stdout
+    revisions = {row["rev"] for row in specs[f"{TUNED}_loss"]["data"]["values"]}
+    assert revisions == {"HEAD~1", "workspace"}
+    assert (tmp_path / "diff" / "static" / f"HEAD~1_plots_{TUNED}_loss.png").exists()
+
+    as_json = run_json(baseline, f"dvc plots diff HEAD~1 HEAD --json -o {tmp_path / 'json'}")
+    assert set(as_json["data"]) >= expected | {f"plots/{a}/loss.png" for a in ARCHS}
+    assert not (baseline.path / "dvc_plots").exists(), "every output went to -o, none into the repo"
+
+
+# ---------------------------------------------------------------- the queue
+#
+# DVC's queue is a celery worker on kombu's filesystem transport. Every control message
+# (`dvc queue status` asks the workers for theirs; the temporary worker's own monitor asks
+# every 10 s whether the queue is empty) is a file that the worker may read while it is
+# still being written, which kills the worker with "Unrecoverable error: JSONDecodeError"
+# (treeverse/dvc#7903, treeverse/dvc-task#73). So the test waits for the worker process to
+# exit instead of polling `dvc queue status`, and, as a user would, starts the queue again
+# if the worker died with experiments still queued.
+
+WORKER_INFO = Path(".dvc") / "tmp" / "exps" / "celery" / "dvc-exp-worker-1.json"
+WORKER_LOG = Path(".dvc") / "tmp" / "exps" / "celery" / "dvc-exp-worker-1.out"
+
+
+def _worker_pid(project: Project, not_in: set[int], timeout: float = 60) -> int | None:
+    """The pid of the worker `dvc queue start` spawned (one not seen before)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid = json.loads((project.path / WORKER_INFO).read_text())["pid"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pid = None
+        if pid and pid not in not_in:
+            return pid
+        time.sleep(0.5)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return not stat.read_text().rsplit(") ", 1)[-1].startswith("Z")  # a zombie has exited
+    except OSError:
+        return True
+
+
+def _wait_for_exit(pid: int, deadline: float) -> bool:
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(2)
+    return True
+
+
+def _queue_rows(project: Project) -> dict[str, str]:
+    """`dvc queue status` as {experiment name: status}."""
+    rows = {}
+    for line in project.run("dvc queue status").stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[0] != "Task" and not line.startswith("Worker"):
+            rows[fields[1]] = fields[-1]
+    return rows
+
+
+def test_queue_runs_two_experiments_with_one_worker(baseline, tuned):
+    queued = {"q03": 0.3, "q07": 0.7}
+    for name, rate in queued.items():
+        result = baseline.run(f"dvc exp run --queue -n {name} -S {LR}={rate}")
+        assert f"Queued experiment '{name}' for future execution." in result.stdout
+    assert _queue_rows(baseline) == {"q03": "Queued", "q07": "Queued"}
+    assert "learning_rate: 0.5" in baseline.read("params.yaml"), "queueing leaves the workspace alone"
+
+    workers: list[int] = []
+    crashes = []
+    deadline = time.monotonic() + 1800
+    try:
+        for _attempt in range(3):
+            started = baseline.run("dvc queue start -j 1")
+            assert "Started '1' new experiments task queue worker." in started.stdout
+            worker = _worker_pid(baseline, set(workers))
+            assert worker is not None, "no worker pid file"
+            workers.append(worker)
+            environ = Path(f"/proc/{worker}/environ")
+            if len(workers) == 1 and environ.exists():
+                # The worker, and so every experiment it runs, has the environment of `dvc queue start`.
+                variables = dict(v.split("=", 1) for v in environ.read_text().split("\0") if "=" in v)
+                assert variables.get("MNIST_SOURCE") == baseline.env["MNIST_SOURCE"]
+            # A temporary worker: it exits by itself once the queue has been empty for 10 s.
+            assert _wait_for_exit(worker, deadline), "the queue did not drain in time"
+            rows = _queue_rows(baseline)
+            if "Queued" not in rows.values():
+                break
+            log = (baseline.path / WORKER_LOG).read_text(errors="replace")
+            assert "Unrecoverable error" in log, f"the worker exited with experiments queued: {rows}\n{log[-3000:]}"
+            crashes.append(log[log.index("Unrecoverable error"):][:200])
+        if crashes:
+            warnings.warn(f"the DVC queue worker crashed {len(crashes)} time(s) and was restarted: {crashes}")
+
+        logs = {name: baseline.run(f"dvc queue logs {name}", check=False).stdout for name in queued}
+        assert rows == {"q03": "Success", "q07": "Success"}, logs
+        for name in queued:  # each ran in its own temporary workspace, reusing the shared cache
+            assert ran_stages(logs[name]) == {"validate", f"train@{TUNED}", f"evaluate@{TUNED}", "report"}
+            assert {"prepare", f"train@{OTHER}"} <= skipped_stages(logs[name])
+
+        shown = experiments(baseline)
+        for name, rate in queued.items():
+            assert name in shown, shown.keys()
+            assert learning_rate(shown[name]) == rate
+            accuracies = accuracies_of(shown[name])
+            assert set(accuracies) == set(ARCHS) and all(0 < a <= 1 for a in accuracies.values())
+        assert "learning_rate: 0.5" in baseline.read("params.yaml"), "queued results are not applied"
+    finally:
+        if any(_alive(pid) for pid in workers):
+            baseline.run("dvc queue stop --kill", check=False)
+            for pid in workers:
+                if not _wait_for_exit(pid, time.monotonic() + 60):
+                    os.kill(pid, 15)
+    assert workers and not any(_alive(pid) for pid in workers), "a queue worker outlived the test"
+    assert "Worker status: 0 active, 0 idle" in baseline.run("dvc queue status").stdout
+
+
+# ---------------------------------------------------------------- remote storage
+
+def test_push_then_pull_into_a_clone_gives_identical_weights(baseline, tuned, tmp_path):
+    remote = tmp_path / "remote"
+    baseline.run(f"dvc remote add -d local {remote}")
+    pushed = baseline.run("dvc push")
+    assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
+    assert "Cache and remote 'local' are in sync." in baseline.run("dvc status -c").stdout
+    baseline.commit("local remote")
+
+    clone = Project(tmp_path / "clone")
+    subprocess.run(["git", "clone", "-q", str(baseline.path), str(clone.path)], check=True,
+                   env=baseline.env, capture_output=True)
+    assert not (clone.path / "models" / f"{TUNED}.keras").exists()
+    clone.env = {k: v for k, v in clone.env.items() if k != "MNIST_SOURCE"}  # nothing is rebuilt
+    pulled = clone.run("dvc pull")
+    assert "fetched" in pulled.stdout, pulled.stdout
+
+    lock = yaml.safe_load(clone.read("dvc.lock"))["stages"]
+    for arch in ARCHS:
+        original, copy = baseline.path / "models" / f"{arch}.keras", clone.path / "models" / f"{arch}.keras"
+        assert copy.read_bytes() == original.read_bytes(), arch
+        (out,) = [o for o in lock[f"train@{arch}"]["outs"] if o["path"] == f"models/{arch}.keras"]
+        assert md5(copy) == out["md5"], arch
+        assert copy.stat().st_size == out["size"]
+    assert (clone.path / "data" / "prepared" / "test.npz").exists()
+    assert "Data and pipelines are up to date." in clone.run("dvc status").stdout
+    assert "Cache and remote 'local' are in sync." in clone.run("dvc status -c").stdout
+    repro = clone.run("dvc repro")  # everything pulled: nothing to retrain
+    assert not ran_stages(repro.stdout), repro.stdout
+    shutil.rmtree(clone.path)
