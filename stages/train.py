@@ -14,8 +14,14 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep Keras' progress, drop TF's start-up chatter
+# oneDNN's convolution and matmul kernels instead of Eigen's: TensorFlow leaves them off on
+# CPUs without AVX-512 VNNI/BF16/AMX, yet on this project's 2-core AVX2 machine they train
+# 1.5x faster (benchmarks/README.md). Read once, when TensorFlow is imported, so it is set
+# here, before any import of it; an explicit TF_ENABLE_ONEDNN_OPTS=0 in the environment wins.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np
 
@@ -48,6 +54,76 @@ def reseed(model, seed: int, epoch: int) -> None:
         generator.state.assign(state.astype(generator.state.dtype))
 
 
+@dataclass(frozen=True)
+class Speed:
+    """How `train()` runs on a CPU; none of it changes what is computed (same model, batch size,
+    optimizer, loss, epochs, shuffle order and dropout masks). Each default was measured
+    against the alternative with `python -m benchmarks.levers` (figures in benchmarks/README.md)."""
+
+    feed: str = "dataset"          # "dataset": tf.data over tensors made once per run, batches
+                                   # gathered in the epoch's order; "arrays": numpy arrays to fit()
+    steps_per_execution: int = 1   # training steps per call into TensorFlow
+    intra_op_threads: int = 0      # 0 = TensorFlow's default (one per core)
+    inter_op_threads: int = 0      # 0 = TensorFlow's default
+
+
+SPEED = Speed()
+
+
+def configure_threads(speed: Speed) -> None:
+    """Thread pools are fixed when TensorFlow's runtime starts: set them before, skip if equal."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    for wanted, get, set_ in ((speed.intra_op_threads, threading.get_intra_op_parallelism_threads,
+                               threading.set_intra_op_parallelism_threads),
+                              (speed.inter_op_threads, threading.get_inter_op_parallelism_threads,
+                               threading.set_inter_op_parallelism_threads)):
+        if wanted and get() != wanted:
+            set_(wanted)
+
+
+class Feed:
+    """The training and validation data as `model.fit` takes them.
+
+    With `feed="dataset"` the arrays become tensors once per run; each epoch is a tf.data
+    pipeline that gathers every batch from them in that epoch's order (`epoch_order`), so no
+    epoch copies the training set or goes through Keras' numpy adapter. The batches are the
+    ones `fit(x[order], y[order], batch_size, shuffle=False)` makes, last partial one included.
+    """
+
+    def __init__(self, train_data, val_data, batch_size: int, eval_batch_size: int, speed: Speed):
+        (self.x, self.y), (self.x_val, self.y_val) = train_data, val_data
+        self.batch_size, self.eval_batch_size, self.speed = batch_size, eval_batch_size, speed
+        if speed.feed == "dataset":
+            import tensorflow as tf
+
+            self.tensors = tf.data.Dataset.from_tensors((tf.constant(self.x), tf.constant(self.y))).repeat()
+            self.validation = self._plain(tf.data.Dataset.from_tensor_slices((self.x_val, self.y_val))
+                                          .batch(eval_batch_size).prefetch(1))
+        elif speed.feed != "arrays":
+            raise ValueError(f"unknown feed {speed.feed!r}")
+
+    @staticmethod
+    def _plain(dataset):
+        import tensorflow as tf
+
+        options = tf.data.Options()  # no graph rewrites: they would serialise the tensors
+        options.experimental_optimization.apply_default_optimizations = False
+        return dataset.with_options(options)
+
+    def fit_arguments(self, order: np.ndarray) -> dict:
+        if self.speed.feed == "arrays":
+            return {"x": self.x[order], "y": self.y[order], "batch_size": self.batch_size, "shuffle": False,
+                    "validation_data": (self.x_val, self.y_val), "validation_batch_size": self.eval_batch_size}
+        import tensorflow as tf
+
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size)
+        dataset = tf.data.Dataset.zip(batches, self.tensors).map(
+            lambda index, data: (tf.gather(data[0], index), tf.gather(data[1], index)))
+        return {"x": self._plain(dataset.prefetch(2)), "shuffle": False, "validation_data": self.validation}
+
+
 def is_better(monitor: str, value: float, best: float | None) -> bool:
     if best is None:
         return True
@@ -57,17 +133,21 @@ def is_better(monitor: str, value: float, best: float | None) -> bool:
 def train(arch_id: str, arch: dict, train_data, val_data, *, epochs: int, batch_size: int,
           seed: int, monitor: str = "val_loss", restore_best: bool = True,
           eval_batch_size: int = 1000, input_shape=(28, 28, 1), state: ResumeState | None = None,
-          verbose: int = 1):
-    """Train and return (model, history rows, info). `state` persists progress between epochs."""
+          verbose: int = 1, callbacks=None, speed: Speed | None = None):
+    """Train and return (model, history rows, info). `state` persists progress between epochs;
+    `callbacks` (Keras callbacks) are passed to every epoch's `fit`; `speed` defaults to `SPEED`."""
     import keras
     import tensorflow as tf
 
     from stages.architectures import build_model, compile_model
 
+    speed = speed or SPEED
+    configure_threads(speed)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     model = compile_model(build_model(arch_id, arch, input_shape), arch["optimizer"])
-    (x_train, y_train), (x_val, y_val) = train_data, val_data
+    model.steps_per_execution = speed.steps_per_execution
+    feed = Feed(train_data, val_data, batch_size, eval_batch_size, speed)
 
     state = state or ResumeState(None)
     start_epoch = state.restore(model)
@@ -76,11 +156,10 @@ def train(arch_id: str, arch: dict, train_data, val_data, *, epochs: int, batch_
 
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
-        order = epoch_order(len(x_train), seed, epoch)
+        order = epoch_order(len(feed.x), seed, epoch)
         reseed(model, seed, epoch)
-        fit = model.fit(x_train[order], y_train[order], batch_size=batch_size, shuffle=False,
-                        epochs=epoch + 1, initial_epoch=epoch, verbose=verbose,
-                        validation_data=(x_val, y_val), validation_batch_size=eval_batch_size)
+        fit = model.fit(**feed.fit_arguments(order), epochs=epoch + 1, initial_epoch=epoch,
+                        verbose=verbose, callbacks=callbacks)
         row = {"epoch": epoch + 1, **{k: float(fit.history[k][-1]) for k in HISTORY_COLUMNS[1:]}}
         improved = is_better(monitor, row[monitor], state.best_value)
         state.end_epoch(model, row, improved, monitor, seconds=time.perf_counter() - started)
@@ -108,8 +187,13 @@ def run(arch_id: str, seed: int | None = None, params_file=config.PARAMS_FILE) -
     arch, settings = params["architectures"][arch_id], params["train"]
     paths = config.RunPaths(arch_id, seed)
     run_seed = settings["seed"] if seed is None else seed
+    # A resume state is used only by the same params, data, code and numerics settings:
+    # anything else would end with weights that match no uninterrupted run.
+    code = [config.ROOT / "stages" / name for name in ("train.py", "checkpoint.py", "architectures.py")]
     fingerprint = {"arch": arch, "train": settings, "seed": run_seed, "model": params["model"],
-                   "data": [config.file_digest(p) for p in (config.TRAIN_FILE, config.VAL_FILE)]}
+                   "data": [config.file_digest(p) for p in (config.TRAIN_FILE, config.VAL_FILE)],
+                   "code": [config.file_digest(p) for p in code],
+                   "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS")}
     state = ResumeState(paths.resume, fingerprint)
 
     model, history, info = train(
@@ -117,7 +201,7 @@ def run(arch_id: str, seed: int | None = None, params_file=config.PARAMS_FILE) -
         epochs=settings["epochs"], batch_size=settings["batch_size"], seed=run_seed,
         monitor=settings["monitor"], restore_best=settings["restore_best"],
         eval_batch_size=settings["eval_batch_size"], input_shape=params["model"]["input_shape"],
-        state=state)
+        state=state, verbose=1 if sys.stdout.isatty() else 2)  # a log gets one line per epoch
 
     info = {"arch": arch_id, "seed": run_seed, **info}
     save_model(paths.model, model)
