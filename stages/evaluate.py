@@ -10,7 +10,6 @@ paired significance tests) and the notebook's train-vs-validation loss figure.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import time
@@ -114,15 +113,10 @@ def run(arch_id: str, seed: int | None = None, params_file=config.PARAMS_FILE) -
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("arch", help="architecture id (a key of `architectures` in params.yaml)")
-    parser.add_argument("--seed", type=int, default=None, help="an extra seed (default: the main run)")
-    args = parser.parse_args(argv)
-    from stages.interrupt import exit_quietly_on_interrupt
+    from stages.interrupt import run_stage
 
-    with exit_quietly_on_interrupt(f"evaluate {config.RunPaths(args.arch, args.seed).name}"):
-        metrics = run(args.arch, args.seed)
-    print(f"{config.RunPaths(args.arch, args.seed).name}: test accuracy {metrics['test_accuracy']:.4f}, "
+    paths, metrics = run_stage(__doc__, "evaluate", run, argv)
+    print(f"{paths.name}: test accuracy {metrics['test_accuracy']:.4f}, "
           f"test loss {metrics['test_loss']:.4f}, {metrics['params']:,} params")
 
 

@@ -10,7 +10,6 @@ epoch ends with exactly the weights of an uninterrupted one.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -213,14 +212,9 @@ def run(arch_id: str, seed: int | None = None, params_file=config.PARAMS_FILE) -
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("arch", help="architecture id (a key of `architectures` in params.yaml)")
-    parser.add_argument("--seed", type=int, default=None, help="an extra seed (default: train.seed)")
-    args = parser.parse_args(argv)
-    from stages.interrupt import exit_quietly_on_interrupt
+    from stages.interrupt import run_stage
 
-    with exit_quietly_on_interrupt(f"train {config.RunPaths(args.arch, args.seed).name}"):
-        info = run(args.arch, args.seed)
+    _, info = run_stage(__doc__, "train", run, argv)
     print(f"{info['arch']} (seed {info['seed']}): best epoch {info['best_epoch']}, "
           f"val_accuracy {info['best_val_accuracy']:.4f}, {info['train_seconds']:.0f} s wall, "
           f"{info['cpu_seconds']:.0f} s CPU")
