@@ -154,12 +154,16 @@ def train(arch_id: str, arch: dict, train_data, val_data, *, epochs: int, batch_
     if start_epoch and verbose:
         print(f"Resuming {arch_id} (seed {seed}) after epoch {start_epoch} of {epochs}", flush=True)
 
+    # One fit() per epoch, so that each epoch's order and dropout come from (seed, epoch) alone.
+    # Asking fit() for every epoch and stopping it after one keeps Keras' "Epoch 3/15" true.
+    stop_after_one = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda *_: setattr(model, "stop_training", True))
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
         order = epoch_order(len(feed.x), seed, epoch)
         reseed(model, seed, epoch)
-        fit = model.fit(**feed.fit_arguments(order), epochs=epoch + 1, initial_epoch=epoch,
-                        verbose=verbose, callbacks=callbacks)
+        fit = model.fit(**feed.fit_arguments(order), epochs=epochs, initial_epoch=epoch,
+                        verbose=verbose, callbacks=[*(callbacks or []), stop_after_one])
         row = {"epoch": epoch + 1, **{k: float(fit.history[k][-1]) for k in HISTORY_COLUMNS[1:]}}
         improved = is_better(monitor, row[monitor], state.best_value)
         state.end_epoch(model, row, improved, monitor, seconds=time.perf_counter() - started)

@@ -256,3 +256,10 @@ def test_changed_fingerprint_ignores_and_clears_stale_state(data, reference, tmp
     assert same_weights(model, ref_model)
     state = json.loads((directory / "state.json").read_text())
     assert state["fingerprint"] == FINGERPRINT and len(state["history"]) == EPOCHS
+
+
+def test_the_epoch_log_counts_against_the_run_s_epochs(data, capsys):
+    """One fit() per epoch must still log "Epoch 2/3", not Keras' per-call "Epoch 2/2"."""
+    run(data, epochs=EPOCHS, seed=0, verbose=2)
+    headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch ")]
+    assert headers == [f"Epoch {epoch}/{EPOCHS}" for epoch in range(1, EPOCHS + 1)]
