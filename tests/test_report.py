@@ -336,3 +336,59 @@ def test_cli_process_without_keras(project):
     assert result.returncode == 0, result.stderr
     assert "## Significance" in result.stdout
     assert config.ROOT == ROOT and not (project / "metrics" / "summary.md").is_relative_to(ROOT)
+
+
+# --------------------------------------------------------------------------- reproduction
+
+
+def write_history(path: Path, last_val_accuracy: float, epochs: int = 2) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [f"{epoch},0.1,0.97,0.08,0.95" for epoch in range(1, epochs)]
+    path.write_text("\n".join(["epoch,loss,accuracy,val_loss,val_accuracy", *rows,
+                                f"{epochs},0.1,0.97,0.08,{last_val_accuracy}"]) + "\n")
+
+
+def test_reproduction_compares_the_last_epoch_with_the_notebook_and_weighs_seeds(tmp_path):
+    """Notebook's protocol: conv2_k3 within 0.3 points, conv2_k5 outside but inside its seeds'
+    spread, conv3_k753 outside with one seed, conv2_k3_wide has no notebook figure."""
+    params = synthetic_params()
+    params["data"]["validation"] = "test"
+    root = make_project(tmp_path / "p", params)
+    last = {"conv2_k3": 0.9890, "conv2_k5": 0.9890, "conv3_k753": 0.9900, "conv2_k3_wide": 0.99}
+    for arch, value in last.items():
+        write_history(report.run_files(root, arch)["history"], value)
+    for seed, value in {1: 0.9925, 2: 0.9931}.items():
+        write_history(report.run_files(root, "conv2_k5", seed)["history"], value)
+
+    text = section(report.run(root, figures=False)["markdown"], "## Reproduction of the notebook")
+
+    assert table_row(text, "conv2_k3") == ["conv2_k3", "98.90", "99.05", "-0.15", "yes", "—"]
+    assert table_row(text, "conv2_k5") == ["conv2_k5", "98.90", "99.34", "-0.44", "no", "98.90 – 99.31 (n=3)"]
+    assert table_row(text, "conv3_k753")[3:5] == ["-0.51", "no"]
+    assert "**1 of 3** architectures within 0.30 points" in text
+    assert "conv2_k5 (-0.44): our 3 seeds give 98.90 – 99.31, so the notebook's figure is within" in text
+    assert "Outside, with one seed only: conv3_k753 (-0.51); a second seed" in text
+    assert "Not comparable" in text  # 2-epoch histories against the notebook's 15
+    assert "Not compared (no history or no notebook figure): conv2_k3_wide" in text
+
+
+def test_reproduction_tolerance_is_a_param(tmp_path):
+    params = synthetic_params()
+    params["data"]["validation"] = "test"
+    params["report"]["reproduction_tolerance"] = 0.006
+    root = make_project(tmp_path / "p", params)
+    for arch, value in {"conv2_k3": 0.9890, "conv2_k5": 0.9890, "conv3_k753": 0.9900}.items():
+        write_history(report.run_files(root, arch)["history"], value, epochs=report.NOTEBOOK_EPOCHS)
+    text = section(report.run(root, figures=False)["markdown"], "## Reproduction of the notebook")
+    assert "**3 of 3** architectures within 0.60 points" in text
+    assert "Not comparable" not in text
+
+    params["report"]["reproduction_tolerance"] = "0.3%"
+    with pytest.raises(report.ReportError, match="report.reproduction_tolerance .* got '0.3%'"):
+        report.build(params, root)
+
+
+def test_holdout_runs_are_not_held_to_the_notebook_s_figures(project):
+    text = section(report.run(project, figures=False)["markdown"], "## Reproduction of the notebook")
+    assert "not expected to equal the notebook's figures" in text
+    assert "dvc exp run -S data.validation=test" in text
