@@ -1,7 +1,8 @@
 """Pipeline overhead: how long `dvc status` and a no-op `dvc repro` take when every stage is done.
 
     python -m benchmarks.dvc_overhead                  # a throwaway clone, every stage run once first
-    python -m benchmarks.dvc_overhead --repeats 5 --keep
+    python -m benchmarks.dvc_overhead --repeats 5 --keep --dir /tmp/noop
+    python -m benchmarks.dvc_overhead --dir /tmp/noop --reuse   # time the kept clone again
 
 It clones this repository into a temporary folder, lays the working tree's pipeline files over
 it (stages/, params.yaml, dvc.yaml, reference/: uncommitted edits count), shrinks the data
@@ -57,6 +58,30 @@ def run(command: list[str], cwd: Path, env: dict, log: Path | None = None, cpu: 
     return seconds, result.stdout + result.stderr
 
 
+def setup(clone: Path, base: Path, env: dict, dvc: list[str], log: Path, args) -> dict:
+    """Clone this repository with the working tree's pipeline files, shrink its data and
+    epochs, and run every stage once. Returns the clone's params."""
+    run(["git", "clone", "-q", str(ROOT), str(clone)], base, env)
+    for name in OVERLAY:
+        source, target = ROOT / name, clone / name
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    params["data"].update(subset=args.subset, val_size=500, test_subset=500)
+    params["train"].update(epochs=1, eval_batch_size=500)
+    (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run([sys.executable, "-m", "stages.dvc_sync"], clone, env, log)
+    n_arch = len(params["architectures"])
+    n_runs = n_arch * (1 + len(params["train"]["extra_seeds"]))
+    print(f"first `dvc repro` ({n_arch} architectures, {n_runs} training runs of 1 epoch on "
+          f"{args.subset} images, their evaluations and the report) ...", flush=True)
+    seconds, out = run(dvc + ["repro"], clone, env, log)
+    print(f"  done in {seconds:.0f} s ({out.count('Running stage')} stages ran)")
+    return params
+
+
 def main(argv=None) -> None:
     from benchmarks.train_throughput import DEFAULT_MNIST
 
@@ -67,6 +92,8 @@ def main(argv=None) -> None:
     parser.add_argument("--dir", type=Path, default=None, help="clone here (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the clone")
     parser.add_argument("--profile", action="store_true", help="cProfile one more no-op dvc repro")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --dir: time the clone a previous --keep run left there (no setup)")
     args = parser.parse_args(argv)
 
     base = Path(args.dir or tempfile.mkdtemp(prefix="dvc-overhead-"))
@@ -77,27 +104,15 @@ def main(argv=None) -> None:
     env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "MNIST_SOURCE": args.mnist,
            "TF_CPP_MIN_LOG_LEVEL": "2", "DVC_NO_ANALYTICS": "1"}
     dvc = [str(venv_bin / "dvc")]
+    if args.reuse and not (args.dir and (clone / "dvc.lock").exists()):
+        raise SystemExit(f"--reuse needs --dir holding a clone from a --keep run ({clone}/dvc.lock not found)")
     try:
         print(f"benchmarks.dvc_overhead: {now()}, load average {load_average()}; clone in {clone}", flush=True)
-        run(["git", "clone", "-q", str(ROOT), str(clone)], base, env)
-        for name in OVERLAY:
-            source, target = ROOT / name, clone / name
-            if source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, target)
-        params = yaml.safe_load((clone / "params.yaml").read_text())
-        params["data"].update(subset=args.subset, val_size=500, test_subset=500)
-        params["train"].update(epochs=1, eval_batch_size=500)
-        (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        run([sys.executable, "-m", "stages.dvc_sync"], clone, env, log)
+        if args.reuse:
+            params = yaml.safe_load((clone / "params.yaml").read_text())
+        else:
+            params = setup(clone, base, env, dvc, log, args)
         n_arch = len(params["architectures"])
-        n_runs = n_arch * (1 + len(params["train"]["extra_seeds"]))
-
-        print(f"first `dvc repro` ({n_arch} architectures, {n_runs} training runs of 1 epoch on "
-              f"{args.subset} images, their evaluations and the report) ...", flush=True)
-        seconds, out = run(dvc + ["repro"], clone, env, log)
-        print(f"  done in {seconds:.0f} s ({out.count('Running stage')} stages ran)")
 
         timings = {"dvc status": [], "dvc repro (no-op)": []}
         cpu_times = {name: [] for name in timings}

@@ -430,3 +430,24 @@ def test_push_then_pull_into_a_clone_gives_identical_weights(baseline, tuned, tm
     repro = clone.run("dvc repro")  # everything pulled: nothing to retrain
     assert not ran_stages(repro.stdout), repro.stdout
     shutil.rmtree(clone.path)
+
+
+def test_a_clone_without_the_weights_retrains_nothing_with_allow_missing(baseline, tuned, tmp_path):
+    """A user (or a later session) with the committed dvc.lock but no DVC cache or remote:
+    `dvc repro --allow-missing` trusts the lock instead of retraining, and the committed
+    metrics are there for `dvc metrics show`."""
+    clone = Project(tmp_path / "bare")
+    subprocess.run(["git", "clone", "-q", str(baseline.path), str(clone.path)], check=True,
+                   env=baseline.env, capture_output=True)
+    clone.env = {k: v for k, v in clone.env.items() if k != "MNIST_SOURCE"}  # nothing may be rebuilt
+    assert not (clone.path / "models" / f"{TUNED}.keras").exists()
+
+    repro = clone.run("dvc repro --allow-missing")
+    assert not ran_stages(repro.stdout), repro.stdout
+    assert {f"train@{a}" for a in ARCHS} <= skipped_stages(repro.stdout), repro.stdout
+    files = run_json(clone, "dvc metrics show --json")[""]["data"]
+    committed = yaml.safe_load(clone.read("dvc.lock"))["stages"]
+    for arch in ARCHS:
+        assert 0.0 < files[f"metrics/{arch}.json"]["data"]["test_accuracy"] <= 1.0
+        assert f"train@{arch}" in committed
+    shutil.rmtree(clone.path)
