@@ -451,3 +451,32 @@ def test_a_clone_without_the_weights_retrains_nothing_with_allow_missing(baselin
         assert 0.0 < files[f"metrics/{arch}.json"]["data"]["test_accuracy"] <= 1.0
         assert f"train@{arch}" in committed
     shutil.rmtree(clone.path)
+
+
+def test_a_partial_run_continues_in_a_clone_without_retraining_what_is_done(tmp_path):
+    """The reference run's situation: one architecture trained, evaluated and committed; a new
+    machine has the commit but no DVC cache. `dvc repro prepare` rebuilds the prepared arrays
+    byte-identical (the finished stages stay valid), then `--allow-missing` trains only the rest."""
+    if not mnist_source().exists():
+        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    done, rest = ARCHS
+    project = make_project(tmp_path, small_params(ARCHS))
+    first = project.run(f"dvc repro evaluate@{done}")
+    assert ran_stages(first.stdout) == {"validate", "prepare", f"train@{done}", f"evaluate@{done}"}
+    project.commit(f"{done} trained and evaluated")
+    lock_before = yaml.safe_load(project.read("dvc.lock"))["stages"]
+
+    clone = Project(tmp_path / "second")
+    subprocess.run(["git", "clone", "-q", str(project.path), str(clone.path)], check=True,
+                   env=project.env, capture_output=True)
+    clone.run("dvc repro prepare")
+    lock = yaml.safe_load(clone.read("dvc.lock"))["stages"]
+    assert lock["prepare"]["outs"] == lock_before["prepare"]["outs"]  # same bytes, same md5
+
+    rest_run = clone.run("dvc repro --allow-missing")
+    ran = ran_stages(rest_run.stdout)
+    assert ran == {f"train@{rest}", f"evaluate@{rest}", "report"}, rest_run.stdout
+    lock = yaml.safe_load(clone.read("dvc.lock"))["stages"]
+    assert lock[f"train@{done}"] == lock_before[f"train@{done}"]
+    assert "Data and pipelines are up to date." not in clone.run("dvc status").stdout  # done's weights: not here
+    assert not ran_stages(clone.run("dvc repro --allow-missing").stdout)
