@@ -482,8 +482,7 @@ def reproduction(params: dict, runs: dict, tolerance: float) -> list:
     rows, outside, unknown = [], [], []
     for arch, run in runs.items():
         theirs = _number((run["notebook"] or {}).get("final_test_accuracy"))
-        main_seed = next(iter(run["last_val_accuracy"]))
-        ours = run["last_val_accuracy"][main_seed]
+        ours = _last_val_accuracy(run["history"])
         per_seed = [v for v in run["last_val_accuracy"].values() if v is not None]
         if ours is None or theirs is None:
             unknown.append(arch)
