@@ -1,24 +1,52 @@
 """params.yaml is written the way `dvc exp run -S` writes it back, so an experiment's
-`git diff` of params.yaml shows only the values it set."""
+`git diff` of params.yaml shows only the values it set.
+
+`-S` goes through Hydra: DVC merges the overridden config back into the file and
+replaces every list wholesale, so a list written in flow style (`[28, 28, 1]`,
+`- {type: conv, ...}`) comes back in block style and comments inside lists are
+dropped (treeverse/dvc#8720). Hence the block-style lists in params.yaml."""
 
 from __future__ import annotations
 
 import difflib
 import shutil
 
-from dvc.utils.serialize import modify_yaml
+import pytest
+import yaml
+from dvc.utils.hydra import apply_overrides
 
 from stages.config import PARAMS_FILE
 
 
-def test_set_param_changes_one_line(tmp_path):
+def changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("data.validation=test",
+     ["-  validation: holdout    # holdout: last `val_size` training images, never trained on",
+      "+  validation: test       # holdout: last `val_size` training images, never trained on"]),
+    ("architectures.conv3_k5.optimizer.learning_rate=0.002",
+     ["-      learning_rate: 0.001", "+      learning_rate: 0.002"]),
+    ("architectures.conv2_k3.layers.0.filters=16", ["-      filters: 32", "+      filters: 16"]),
+    ("train.extra_seeds=[1]",
+     ["-  extra_seeds: []        # more seeds per architecture, e.g. [1, 2] for three in all",
+      "+  extra_seeds:           # more seeds per architecture, e.g. [1, 2] for three in all",
+      "+  - 1"]),
+])
+def test_set_param_changes_only_what_it_sets(tmp_path, override, expected):
     copy = tmp_path / "params.yaml"
     shutil.copy(PARAMS_FILE, copy)
-    with modify_yaml(copy) as params:  # what `dvc exp run -S` does
-        params["architectures"]["conv3_k5"]["optimizer"]["learning_rate"] = 0.002
-    changed = [line for line in difflib.unified_diff(PARAMS_FILE.read_text().splitlines(),
-                                                      copy.read_text().splitlines(), n=0)
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    assert changed == ["-      learning_rate: 0.001", "+      learning_rate: 0.002"], (
-        "params.yaml is not in the layout DVC writes back (list items at the key's indent, "
-        "lines under 80 characters): rewrite it so `dvc exp run -S` gives a one-line diff")
+    apply_overrides(copy, [override])  # what `dvc exp run -S <override>` does to the file
+    assert changed_lines(PARAMS_FILE.read_text(), copy.read_text()) == expected, (
+        "params.yaml is not in the layout DVC writes back (lists in block style, list items at "
+        "the key's indent, no comments inside lists): rewrite it so `dvc exp run -S` gives a minimal diff")
+
+
+def test_every_comment_survives_a_set_param(tmp_path):
+    copy = tmp_path / "params.yaml"
+    shutil.copy(PARAMS_FILE, copy)
+    apply_overrides(copy, ["report.alpha=0.05"])  # same value: the file must come back unchanged
+    assert copy.read_text() == PARAMS_FILE.read_text()
+    assert yaml.safe_load(copy.read_text()) == yaml.safe_load(PARAMS_FILE.read_text())
