@@ -81,6 +81,13 @@ def md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+def git_clone(project: Project, path: Path) -> Project:
+    """A `git clone` of the project: its commits, no DVC cache, no untracked outputs."""
+    subprocess.run(["git", "clone", "-q", str(project.path), str(path)], check=True,
+                   env=project.env, capture_output=True)
+    return Project(path)
+
+
 def committed_json(project: Project, rev: str, path: str) -> dict:
     return json.loads(project.run(f"git show {rev}:{path}").stdout)
 
@@ -409,9 +416,7 @@ def test_push_then_pull_into_a_clone_gives_identical_weights(baseline, tuned, tm
     assert "Cache and remote 'local' are in sync." in baseline.run("dvc status -c").stdout
     baseline.commit("local remote")
 
-    clone = Project(tmp_path / "clone")
-    subprocess.run(["git", "clone", "-q", str(baseline.path), str(clone.path)], check=True,
-                   env=baseline.env, capture_output=True)
+    clone = git_clone(baseline, tmp_path / "clone")
     assert not (clone.path / "models" / f"{TUNED}.keras").exists()
     clone.env = {k: v for k, v in clone.env.items() if k != "MNIST_SOURCE"}  # nothing is rebuilt
     pulled = clone.run("dvc pull")
@@ -436,9 +441,7 @@ def test_a_clone_without_the_weights_retrains_nothing_with_allow_missing(baselin
     """A user (or a later session) with the committed dvc.lock but no DVC cache or remote:
     `dvc repro --allow-missing` trusts the lock instead of retraining, and the committed
     metrics are there for `dvc metrics show`."""
-    clone = Project(tmp_path / "bare")
-    subprocess.run(["git", "clone", "-q", str(baseline.path), str(clone.path)], check=True,
-                   env=baseline.env, capture_output=True)
+    clone = git_clone(baseline, tmp_path / "bare")
     clone.env = {k: v for k, v in clone.env.items() if k != "MNIST_SOURCE"}  # nothing may be rebuilt
     assert not (clone.path / "models" / f"{TUNED}.keras").exists()
 
@@ -466,9 +469,7 @@ def test_a_partial_run_continues_in_a_clone_without_retraining_what_is_done(tmp_
     project.commit(f"{done} trained and evaluated")
     lock_before = yaml.safe_load(project.read("dvc.lock"))["stages"]
 
-    clone = Project(tmp_path / "second")
-    subprocess.run(["git", "clone", "-q", str(project.path), str(clone.path)], check=True,
-                   env=project.env, capture_output=True)
+    clone = git_clone(project, tmp_path / "second")
     clone.run("dvc repro prepare")
     lock = yaml.safe_load(clone.read("dvc.lock"))["stages"]
     assert lock["prepare"]["outs"] == lock_before["prepare"]["outs"]  # same bytes, same md5
