@@ -1,0 +1,87 @@
+"""The README's results table quotes the committed results, not figures typed from memory.
+
+Every number in it must equal what main holds: `metrics/<id>.json` (the reference run),
+`reference/notebook.yaml` (the notebook) and, for the notebook's protocol, the report of
+that experiment committed as `metrics/notebook-protocol/summary.md`. A cell may be "—"
+while a run has not finished; a number that disagrees fails."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from stages.config import ROOT
+
+README = ROOT / "README.md"
+NOTEBOOK = ROOT / "reference" / "notebook.yaml"
+NOTEBOOK_PROTOCOL_SUMMARY = ROOT / "metrics" / "notebook-protocol" / "summary.md"
+START, END = "<!-- results table -->", "<!-- /results table -->"
+DASH = "—"
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """The cells of each row of a Markdown table (header and separator dropped)."""
+    rows = [[cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+            for line in text.splitlines() if line.strip().startswith("|")]
+    return rows[2:]
+
+
+def results_table() -> tuple[list[str], dict[str, dict[str, str]]]:
+    text = README.read_text()
+    assert START in text and END in text, f"README.md: no results table between {START} and {END}"
+    block = text.split(START, 1)[1].split(END, 1)[0]
+    lines = [line for line in block.splitlines() if line.strip().startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip().strip("|").split("|")]
+    rows = markdown_rows(block)
+    return [row[0] for row in rows], {row[0]: dict(zip(header, row)) for row in rows}
+
+
+def reproduction_rows() -> dict[str, list[str]]:
+    """{id: [ours last epoch, notebook, difference, within]} from the committed notebook-protocol report."""
+    if not NOTEBOOK_PROTOCOL_SUMMARY.exists():
+        return {}
+    section = NOTEBOOK_PROTOCOL_SUMMARY.read_text().split("## Reproduction of the notebook", 1)[1]
+    return {row[0]: row[1:5] for row in markdown_rows(section) if len(row) >= 5}
+
+
+def test_the_table_lists_every_architecture_in_params_order():
+    ids, _ = results_table()
+    assert ids == list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
+
+
+@pytest.mark.parametrize("column, number", [
+    ("Parameters", lambda m: f"{m['params']:,}"),
+    ("Test acc, ours (%)", lambda m: f"{100 * m['test_accuracy']:.2f}"),
+    ("Best epoch, ours", lambda m: str(m["best_epoch"])),
+    ("Training, ours (min)", lambda m: f"{m['train_seconds'] / 60:.0f}"),
+])
+def test_our_figures_are_the_committed_metrics(column, number):
+    _, rows = results_table()
+    for arch, row in rows.items():
+        if row[column] == DASH:
+            continue
+        path = ROOT / "metrics" / f"{arch}.json"
+        assert path.exists(), f"README gives {column} of {arch} but {path.name} is not committed"
+        assert row[column] == number(json.loads(path.read_text())), f"{arch}: {column}"
+
+
+def test_the_notebook_figures_are_reference_notebook_yaml():
+    notebook = yaml.safe_load(NOTEBOOK.read_text())
+    _, rows = results_table()
+    for arch, row in rows.items():
+        assert row["Notebook, final (%)"] == f"{100 * notebook[arch]['final_test_accuracy']:.2f}", arch
+
+
+def test_the_notebook_protocol_figures_are_its_committed_report():
+    reproduction = reproduction_rows()
+    _, rows = results_table()
+    for arch, row in rows.items():
+        quoted = [row["Notebook's protocol, ours, last epoch (%)"], row["Notebook's protocol − notebook (points)"]]
+        if quoted == [DASH, DASH]:
+            continue
+        assert arch in reproduction, f"README quotes the notebook's protocol for {arch}, " \
+                                     f"{NOTEBOOK_PROTOCOL_SUMMARY.relative_to(ROOT)} does not"
+        ours, _, difference, _ = reproduction[arch]
+        assert quoted == [ours, difference], arch
