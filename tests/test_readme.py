@@ -21,20 +21,17 @@ START, END = "<!-- results table -->", "<!-- /results table -->"
 DASH = "—"
 
 
-def markdown_rows(text: str) -> list[list[str]]:
-    """The cells of each row of a Markdown table (header and separator dropped)."""
+def markdown_table(text: str) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows (cells, backticks removed) of the Markdown table in `text`."""
     rows = [[cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
             for line in text.splitlines() if line.strip().startswith("|")]
-    return rows[2:]
+    return rows[0], rows[2:]  # rows[1] is the |---| separator
 
 
 def results_table() -> tuple[list[str], dict[str, dict[str, str]]]:
     text = README.read_text()
     assert START in text and END in text, f"README.md: no results table between {START} and {END}"
-    block = text.split(START, 1)[1].split(END, 1)[0]
-    lines = [line for line in block.splitlines() if line.strip().startswith("|")]
-    header = [cell.strip() for cell in lines[0].strip().strip("|").split("|")]
-    rows = markdown_rows(block)
+    header, rows = markdown_table(text.split(START, 1)[1].split(END, 1)[0])
     return [row[0] for row in rows], {row[0]: dict(zip(header, row)) for row in rows}
 
 
@@ -43,7 +40,7 @@ def reproduction_rows() -> dict[str, list[str]]:
     if not NOTEBOOK_PROTOCOL_SUMMARY.exists():
         return {}
     section = NOTEBOOK_PROTOCOL_SUMMARY.read_text().split("## Reproduction of the notebook", 1)[1]
-    return {row[0]: row[1:5] for row in markdown_rows(section) if len(row) >= 5}
+    return {row[0]: row[1:5] for row in markdown_table(section)[1] if len(row) >= 5}
 
 
 def test_the_table_lists_every_architecture_in_params_order():
