@@ -82,3 +82,13 @@ def test_the_notebook_protocol_figures_are_its_committed_report():
                                      f"{NOTEBOOK_PROTOCOL_SUMMARY.relative_to(ROOT)} does not"
         ours, _, difference, _ = reproduction[arch]
         assert quoted == [ours, difference], arch
+
+
+def test_every_local_link_and_figure_exists():
+    """A renamed plot or doc would leave the README pointing at nothing."""
+    import re
+
+    targets = re.findall(r"\]\(([^)#\s]+)\)", README.read_text())
+    local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
+    assert "plots/comparison.png" in local
+    assert [t for t in local if not (ROOT / t).exists()] == []
