@@ -718,7 +718,7 @@ def comparison_figure(runs: dict) -> bytes:
         ax.grid(True, which="both", alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if with_history:  # log ticks at 1, 2, 5 x 10^k, written as plain numbers
-            ax.set_yscale("log")
+            ax.set_yscale("log", nonpositive="mask")  # a 0% error epoch: a gap, not a dive to 1e-300
             ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
             ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
