@@ -694,35 +694,36 @@ def _styles(n: int):
 
 
 def comparison_figure(runs: dict) -> bytes:
-    """Validation error and loss per epoch, one line per architecture, each run's best epoch
-    (lowest val_loss) marked with a dot (PNG bytes). Both axes are logarithmic: on a linear
-    axis every model sits in one band near 99% and the epoch-1 spikes of the batch-norm
-    models flatten the rest."""
+    """Validation error and loss per epoch, one line per architecture, a dot at the epoch
+    training kept (`best_epoch` of its metrics, chosen by `train.monitor`) (PNG bytes). Both
+    axes are logarithmic: on a linear axis every model sits in one band near 99% and the
+    epoch-1 spikes of the batch-norm models flatten the rest."""
     plt = _pyplot()
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
+
     fig, (err_ax, loss_ax) = plt.subplots(1, 2, figsize=(13, 5))
-    with_history = [(a, r["history"]) for a, r in runs.items() if r["history"]]
-    for (arch, history), (color, style) in zip(with_history, _styles(len(with_history))):
+    with_history = [(a, r["history"], r["metrics"].get("best_epoch")) for a, r in runs.items() if r["history"]]
+    for (arch, history, best_epoch), (color, style) in zip(with_history, _styles(len(with_history))):
         epochs = [row["epoch"] for row in history]
         errors = [100 * (1 - row["val_accuracy"]) for row in history]
         losses = [row["val_loss"] for row in history]
-        best = min(range(len(history)), key=lambda i: losses[i])
         err_ax.plot(epochs, errors, style, color=color, label=arch)
         loss_ax.plot(epochs, losses, style, color=color, label=arch)
-        err_ax.plot(epochs[best], errors[best], "o", color=color, markersize=4)
-        loss_ax.plot(epochs[best], losses[best], "o", color=color, markersize=4)
+        if best_epoch in epochs:
+            best = epochs.index(best_epoch)
+            err_ax.plot(epochs[best], errors[best], "o", color=color, markersize=4)
+            loss_ax.plot(epochs[best], losses[best], "o", color=color, markersize=4)
     err_ax.set(xlabel="epoch", ylabel="validation error (%, log)", title="Validation error (dot: best epoch)")
     loss_ax.set(xlabel="epoch", ylabel="validation loss (log)", title="Validation loss (dot: best epoch)")
-    from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
-
     for ax in (err_ax, loss_ax):
         ax.grid(True, which="both", alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if with_history:  # log ticks at 1, 2, 5 x 10^k, written as plain numbers
+    if with_history:
+        for ax in (err_ax, loss_ax):  # log ticks at 1, 2, 5 x 10^k, written as plain numbers
             ax.set_yscale("log", nonpositive="mask")  # a 0% error epoch: a gap, not a dive to 1e-300
             ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
             ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
-    if with_history:
         loss_ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         err_ax.text(0.5, 0.5, "no history.csv found", ha="center", transform=err_ax.transAxes)

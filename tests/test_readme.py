@@ -8,6 +8,7 @@ while a run has not finished; a number that disagrees fails."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -86,8 +87,6 @@ def test_the_notebook_protocol_figures_are_its_committed_report():
 
 def test_every_local_link_and_figure_exists():
     """A renamed plot or doc would leave the README pointing at nothing."""
-    import re
-
     targets = re.findall(r"\]\(([^)#\s]+)\)", README.read_text())
     local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
     assert "plots/comparison.png" in local
