@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from stages import config, report, stats
+from stages import config, figures, report, stats
 from stages.shapes import forward_flops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,8 +141,15 @@ def test_describe_derives_the_attributes_from_the_real_layer_specs():
 
 def test_pareto_front_keeps_only_points_no_cheaper_point_beats():
     points = [("a", 10, 99.0), ("b", 1, 98.0), ("c", 5, 97.5), ("d", 20, 99.0), ("e", 3, 98.5)]
-    assert report.pareto_front(points) == ["b", "e", "a"]
-    assert report.pareto_front([]) == []
+    assert figures.pareto_front(points) == ["b", "e", "a"]
+    assert figures.pareto_front([]) == []
+
+
+def test_cost_points_skip_runs_without_a_positive_number():
+    runs = {arch: {"metrics": {"test_accuracy": 0.99, "flops": flops}}
+            for arch, flops in (("a", 2_500_000), ("b", None), ("c", 0), ("d", True), ("e", float("nan")))}
+    assert report.cost_points(runs, "flops", scale=1e6) == [("a", 2.5, 99.0)]
+    assert report.cost_points(runs, "params") == []
 
 
 def test_formatting():
@@ -260,7 +267,7 @@ def test_varying_attribute_columns(tmp_path):
         params["report"]["comparisons"] = [{"title": "Padding", "architectures": ["conv2_k3", "conv2_k3_same"],
                                             "pairs": [["conv2_k3_same", "conv2_k3"]]}]
         root = make_project(tmp_path / "p", params)
-        text = report.run(root, figures=False)["markdown"]
+        text = report.run(root, draw_figures=False)["markdown"]
     finally:
         del ERRORS["conv2_k3_same"], EPOCH1_VAL["conv2_k3_same"]
     table = section(text, "### 1. Padding")
@@ -271,7 +278,7 @@ def test_varying_attribute_columns(tmp_path):
 
 def test_one_seed_everywhere_gets_the_caution(tmp_path):
     root = make_project(tmp_path / "p", synthetic_params(extra_seeds=()))
-    text = report.run(root, figures=False)["markdown"]
+    text = report.run(root, draw_figures=False)["markdown"]
     assert "Every architecture was trained with one seed only" in text
     assert "differences below ~0.2 points are within run-to-run noise" in text
     assert "-S 'train.extra_seeds=[1,2]'" in text
@@ -284,7 +291,7 @@ def test_no_caution_when_every_architecture_has_seeds(tmp_path):
     params["report"]["comparisons"] = params["report"]["comparisons"][:1]
     params["report"]["comparisons"][0].update(architectures=["conv2_k3", "conv2_k5"],
                                               pairs=[["conv2_k5", "conv2_k3"]])
-    text = report.run(make_project(tmp_path / "p", params), figures=False)["markdown"]
+    text = report.run(make_project(tmp_path / "p", params), draw_figures=False)["markdown"]
     assert "Caution" not in text
 
 
@@ -360,7 +367,7 @@ def test_reproduction_compares_the_last_epoch_with_the_notebook_and_weighs_seeds
     for seed, value in {1: 0.9925, 2: 0.9931}.items():
         write_history(report.run_files(root, "conv2_k5", seed)["history"], value)
 
-    text = section(report.run(root, figures=False)["markdown"], "## Reproduction of the notebook")
+    text = section(report.run(root, draw_figures=False)["markdown"], "## Reproduction of the notebook")
 
     assert table_row(text, "conv2_k3") == ["conv2_k3", "98.90", "99.05", "-0.15", "yes", "—"]
     assert table_row(text, "conv2_k5") == ["conv2_k5", "98.90", "99.34", "-0.44", "no", "98.90 – 99.31 (n=3)"]
@@ -379,7 +386,7 @@ def test_reproduction_tolerance_is_a_param(tmp_path):
     root = make_project(tmp_path / "p", params)
     for arch, value in {"conv2_k3": 0.9890, "conv2_k5": 0.9890, "conv3_k753": 0.9900}.items():
         write_history(report.run_files(root, arch)["history"], value, epochs=report.NOTEBOOK_EPOCHS)
-    text = section(report.run(root, figures=False)["markdown"], "## Reproduction of the notebook")
+    text = section(report.run(root, draw_figures=False)["markdown"], "## Reproduction of the notebook")
     assert "**3 of 3** architectures within 0.60 points" in text
     assert "Not comparable" not in text
 
@@ -389,6 +396,6 @@ def test_reproduction_tolerance_is_a_param(tmp_path):
 
 
 def test_holdout_runs_are_not_held_to_the_notebook_s_figures(project):
-    text = section(report.run(project, figures=False)["markdown"], "## Reproduction of the notebook")
+    text = section(report.run(project, draw_figures=False)["markdown"], "## Reproduction of the notebook")
     assert "not expected to equal the notebook's figures" in text
     assert "dvc exp run -S data.validation=test" in text
