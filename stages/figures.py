@@ -93,16 +93,16 @@ def pareto_figure(costs: dict[str, list[tuple[str, float, float]]]) -> bytes:
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     for ax, key, label in ((axes[0], "flops", "forward MFLOPs per image (log)"),
                            (axes[1], "params", "parameters (log)")):
-        pts = costs[key]
-        front = pareto_front(pts)
-        on_front = {p[0]: p for p in pts}
-        for arch, x, y in pts:
+        points = costs[key]
+        front = pareto_front(points)
+        by_id = {p[0]: p for p in points}
+        for arch, x, y in points:
             ax.scatter(x, y, color="tab:red" if arch in front else "tab:blue", zorder=3, s=25)
             ax.annotate(arch, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
         if front:
-            xs = [on_front[a][1] for a in front]
-            ys = [on_front[a][2] for a in front]
-            right = max(p[1] for p in pts)
+            xs = [by_id[a][1] for a in front]
+            ys = [by_id[a][2] for a in front]
+            right = max(p[1] for p in points)
             ax.step(xs + [right], ys + [ys[-1]], where="post", color="tab:red", alpha=0.6, label="Pareto front")
             ax.legend(fontsize=8, loc="lower right")
         else:
