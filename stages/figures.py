@@ -60,12 +60,10 @@ def comparison_figure(runs: dict) -> bytes:
         epochs = [row["epoch"] for row in history]
         errors = [100 * (1 - row["val_accuracy"]) for row in history]
         losses = [row["val_loss"] for row in history]
-        err_ax.plot(epochs, errors, style, color=color, label=arch)
-        loss_ax.plot(epochs, losses, style, color=color, label=arch)
-        if best_epoch in epochs:
-            best = epochs.index(best_epoch)
-            err_ax.plot(epochs[best], errors[best], "o", color=color, markersize=4)
-            loss_ax.plot(epochs[best], losses[best], "o", color=color, markersize=4)
+        for ax, values in ((err_ax, errors), (loss_ax, losses)):
+            ax.plot(epochs, values, style, color=color, label=arch)
+            if best_epoch in epochs:
+                ax.plot(best_epoch, values[epochs.index(best_epoch)], "o", color=color, markersize=4)
     err_ax.set(xlabel="epoch", ylabel="validation error (%, log)", title="Validation error (dot: best epoch)")
     loss_ax.set(xlabel="epoch", ylabel="validation loss (log)", title="Validation loss (dot: best epoch)")
     for ax in (err_ax, loss_ax):
