@@ -64,7 +64,8 @@ def stages(arch_ids: list[str]) -> dict:
         # running it, so a bad edit must fail here, before any model is touched.
         "validate": {
             "cmd": f"python -m stages.dvc_sync --check && python -m stages.validate --stamp {STAMP}",
-            "deps": ["stages/validate.py", "stages/architectures.py", "stages/shapes.py", "stages/dvc_sync.py"],
+            "deps": ["stages/validate.py", "stages/architectures.py", "stages/shapes.py", "stages/dvc_sync.py",
+                     *COMMON_CODE],
             "params": ["data", "train", "model", "architectures", "report"],
             "outs": [STAMP],
         },
@@ -88,9 +89,10 @@ def stages(arch_ids: list[str]) -> dict:
                      *(f"plots/{a}/confusion.csv" for a in arch_ids),
                      *(f"plots/{a}/history.csv" for a in arch_ids),
                      "metrics/seeds", "reference/notebook.yaml",
-                     "stages/report.py", "stages/figures.py", "stages/stats.py", "stages/architectures.py",
-                     *COMMON_CODE],
-            "params": ["report", "architectures", "data", "train.epochs", "train.seed", "train.extra_seeds"],
+                     "stages/report.py", "stages/figures.py", "stages/stats.py", "stages/validate.py",
+                     "stages/architectures.py", "stages/shapes.py", *COMMON_CODE],
+            "params": ["report", "architectures", "data", "train.epochs", "train.seed", "train.extra_seeds",
+                       "train.restore_best", "train.monitor"],
             "outs": [{"metrics/summary.md": NO_CACHE},
                      {"plots/comparison.png": NO_CACHE},
                      {"plots/pareto.png": NO_CACHE}],

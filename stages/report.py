@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 import yaml
 from prettytable import PrettyTable, TableStyle
 
-from stages import config, figures, stats
+from stages import config, figures, stats, validate
 from stages.architectures import LAYER_TYPES, layer_arguments
 from stages.io import atomic_path, read_json, write_text
 
@@ -40,7 +41,7 @@ NOTEBOOK_FILE = config.ROOT / "reference" / "notebook.yaml"
 PARETO_FIGURE = config.PLOTS_DIR / "pareto.png"
 BOOTSTRAP_RESAMPLES = 10000
 NOTEBOOK_EPOCHS = 15  # what the notebook's final figures were trained for (REFERENCE.md)
-NOISE_NOTE = ("differences below ~0.2 points are within run-to-run noise; "
+NOISE_NOTE = ("one seed per architecture cannot measure how large that noise is; "
               "run more seeds: `dvc exp run -S 'train.extra_seeds=[1,2]'`")
 # Attributes that may vary between the architectures of one comparison; a comparison
 # table shows those that do (Conv layers and Kernels are always shown).
@@ -72,9 +73,10 @@ def output_files(root: Path | str) -> dict[str, Path]:
             "pareto": at(root, PARETO_FIGURE)}
 
 
-def _rel(path: Path, root: Path | str) -> str:
+def _rel(path: Path | str, root: Path | str | None) -> str:
+    """`path` as an error message shows it: relative to `root` when under it."""
     try:
-        return str(Path(path).relative_to(root))
+        return str(Path(path).relative_to(root)) if root is not None else str(path)
     except ValueError:
         return str(path)
 
@@ -168,8 +170,6 @@ def describe(arch_spec: dict) -> dict:
     conv_strides = [_stride(a.get("strides", 1)) for a in convs]
     pool_strides = [_stride(a.get("strides") or a["pool_size"]) for a in pools]
     strides = f"conv {_joined(conv_strides)}" + (f"; pool {','.join(pool_strides)}" if pools else "")
-    pooling = ", ".join(f"{_window(a['pool_size'])}/{_stride(a.get('strides') or a['pool_size'])}"
-                        + (" same" if a.get("padding", "valid") == "same" else "") for a in pools)
     return {
         "conv_layers": len(convs),
         "kernels": ",".join(_window(a["kernel_size"]) for a in convs) or DASH,
@@ -177,74 +177,124 @@ def describe(arch_spec: dict) -> dict:
         "conv_strides": conv_strides,
         "pool_strides": pool_strides,
         "strides": strides,
-        "pooling": pooling or DASH,
         "activation": activation,
         "batchnorm": "yes" if batchnorm else "no",
-        "batchnorm_layers": batchnorm,
     }
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def load_notebook(path: Path | str) -> dict:
-    """The notebook's figures per architecture id ({} when the file does not exist)."""
+def _rerun(stage: str | None) -> str:
+    return f"; rerun `dvc repro {stage}`" if stage else ""
+
+
+def _yaml_problem(error: Exception) -> str:
+    """"not valid YAML (<problem> at line L, column C)" without the file name PyYAML repeats."""
+    mark = getattr(error, "problem_mark", None)
+    if getattr(error, "problem", None) and mark is not None:
+        return f"not valid YAML ({error.problem} at line {mark.line + 1}, column {mark.column + 1})"
+    return f"not valid YAML ({' '.join(str(error).split())})"
+
+
+def load_notebook(path: Path | str, root: Path | str | None = None) -> dict:
+    """The notebook's figures per architecture id ({} when the file does not exist).
+    Errors name the file relative to `root` when given."""
     path = Path(path)
+    shown = _rel(path, root)
     if not path.exists():
         return {}
-    with open(path) as f:
-        data = yaml.safe_load(f) or {}
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ReportError(f"{shown}: {_yaml_problem(e)}; fix the file, or restore the committed one with "
+                          f"`git checkout -- {shown}`") from None
     if not isinstance(data, dict):
-        raise ReportError(f"{path}: expected a mapping of architecture id -> figures")
+        raise ReportError(f"{shown}: expected a mapping of architecture id -> figures")
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
-def load_history(path: Path | str) -> list[dict] | None:
-    """Rows of a history.csv as floats, or None when the file does not exist."""
+def load_history(path: Path | str, stage: str | None = None, root: Path | str | None = None) -> list[dict] | None:
+    """Rows of a history.csv as floats, or None when the file does not exist. ReportError on
+    a value that is not a number, naming the file (relative to `root` when given) and the
+    `stage` to rerun (when given)."""
     path = Path(path)
+    shown = _rel(path, root)
     if not path.exists():
         return None
-    with open(path) as f:
-        return [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            for line, row in enumerate(csv.DictReader(f), start=2):
+                if None in row:
+                    raise ReportError(f"{shown}: line {line} has more values than the header{_rerun(stage)}")
+                values = {}
+                for key, value in row.items():
+                    if value in (None, ""):
+                        continue
+                    try:
+                        values[key] = float(value)
+                    except ValueError:
+                        raise ReportError(f"{shown}: line {line}, column {key!r}: {value!r} is not a number"
+                                          f"{_rerun(stage)}") from None
+                rows.append(values)
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise ReportError(f"{shown}: not a readable CSV file ({e}){_rerun(stage)}") from None
+    return rows
 
 
 def _last_val_accuracy(history: list[dict] | None):
     return history[-1].get("val_accuracy") if history else None
 
 
-def load_confusion(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
-    """(actual, predicted) label arrays of a confusion.csv, one row per test image."""
+def load_confusion(path: Path | str, stage: str | None = None,
+                   root: Path | str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(actual, predicted) label arrays of a confusion.csv, one row per test image. ReportError
+    when it is not that, naming the file (relative to `root` when given) and the `stage` to
+    rerun (when given)."""
     path = Path(path)
-    with open(path) as f:
-        header = f.readline().strip()
-        if header != "actual,predicted":
-            raise ReportError(f"{path}: expected the header 'actual,predicted', got {header!r}")
-        data = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
+    shown = _rel(path, root)
+    try:
+        with open(path) as f:
+            header = f.readline().strip()
+            if header != "actual,predicted":
+                raise ReportError(f"{shown}: expected the header 'actual,predicted', got {header!r}{_rerun(stage)}")
+            data = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
+    except ValueError as e:  # UnicodeDecodeError included
+        raise ReportError(f"{shown}: expected two integer labels per row, actual,predicted "
+                          f"(rows counted after the header: {' '.join(str(e).split())}){_rerun(stage)}") from None
     if data.size == 0:
-        raise ReportError(f"{path}: no predictions (one row per test image expected)")
+        raise ReportError(f"{shown}: no predictions (one row per test image expected){_rerun(stage)}")
+    if data.shape[1] != 2:
+        raise ReportError(f"{shown}: expected two integer labels per row, actual,predicted; got "
+                          f"{data.shape[1]} values per row{_rerun(stage)}")
     return data[:, 0], data[:, 1]
 
 
-def check_comparisons(params: dict) -> list[dict]:
-    """`report.comparisons`, with every id checked against `architectures`."""
-    archs = params.get("architectures") or {}
-    comparisons = (params.get("report") or {}).get("comparisons") or []
-    for i, comparison in enumerate(comparisons):
-        place = f"report.comparisons[{i}]"
-        if not isinstance(comparison, dict):
-            raise ReportError(f"{place}: expected a mapping with title, architectures and pairs")
-        for arch in comparison.get("architectures") or []:
-            if arch not in archs:
-                raise ReportError(f"{place} ({comparison.get('title', '')!r}): architecture {arch!r} "
-                                  f"is not in `architectures` of params.yaml")
-        for j, pair in enumerate(comparison.get("pairs") or []):
-            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                raise ReportError(f"{place}.pairs[{j}]: expected two architecture ids, got {pair!r}")
-            for arch in pair:
-                if arch not in archs:
-                    raise ReportError(f"{place}.pairs[{j}]: architecture {arch!r} "
-                                      f"is not in `architectures` of params.yaml")
-    return comparisons
+def load_metrics(path: Path | str, stage: str | None = None, root: Path | str | None = None) -> dict:
+    """A metrics JSON file as a dict. ReportError when it is not a JSON object, naming the
+    file (relative to `root` when given) and the `stage` to rerun (when given)."""
+    shown = _rel(path, root)
+    try:
+        data = read_json(path)
+    except ValueError as e:  # json.JSONDecodeError and UnicodeDecodeError
+        what = (f"not valid JSON ({e.msg}: line {e.lineno} column {e.colno})"
+                if isinstance(e, json.JSONDecodeError) else f"not valid JSON ({e})")
+        raise ReportError(f"{shown}: {what}{_rerun(stage)}") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{shown}: expected a JSON object, got {type(data).__name__}{_rerun(stage)}")
+    return data
+
+
+def check_report_params(params: dict) -> tuple[float, float, list[dict]]:
+    """(alpha, reproduction_tolerance, comparisons) of `report`, checked by the validate stage's
+    rules (the same ones `python -m stages.validate` applies before any training)."""
+    errors = validate.report_errors(params)
+    if errors:
+        raise ReportError("params.yaml: " + "; ".join(errors))
+    section = params["report"]
+    return float(section["alpha"]), float(section["reproduction_tolerance"]), section["comparisons"]
 
 
 def load_runs(params: dict, root: Path | str = config.ROOT, notebook: dict | None = None) -> dict[str, dict]:
@@ -261,23 +311,26 @@ def load_runs(params: dict, root: Path | str = config.ROOT, notebook: dict | Non
         if not files["metrics"].exists():
             raise ReportError(f"missing {_rel(files['metrics'], root)}: architecture {arch!r} has not been "
                               f"evaluated; run `dvc repro evaluate@{arch}`")
-        metrics = read_json(files["metrics"])
+        metrics = load_metrics(files["metrics"], f"evaluate@{arch}", root)
         if _number(metrics.get("test_accuracy")) is None:
             raise ReportError(f"{_rel(files['metrics'], root)} has no test_accuracy; "
                               f"rerun `dvc repro evaluate@{arch}`")
         seeds = {main_seed: float(metrics["test_accuracy"])}
-        history = load_history(files["history"])
+        history = load_history(files["history"], f"train@{arch}", root)
         last_val = {main_seed: _last_val_accuracy(history)}
         missing_seeds = []
         for seed in extra:
             seed_files = run_files(root, arch, seed)
             seed_file = seed_files["metrics"]
-            accuracy = _number(read_json(seed_file).get("test_accuracy")) if seed_file.exists() else None
+            accuracy = None
+            if seed_file.exists():
+                accuracy = _number(load_metrics(seed_file, f"evaluate_seed@{arch}-{seed}", root).get("test_accuracy"))
             if accuracy is None:
                 missing_seeds.append(seed)
             else:
                 seeds[seed] = float(accuracy)
-                last_val[seed] = _last_val_accuracy(load_history(seed_files["history"]))
+                history_file = seed_files["history"]
+                last_val[seed] = _last_val_accuracy(load_history(history_file, f"train_seed@{arch}-{seed}", root))
         runs[arch] = {
             "id": arch,
             "metrics": metrics,
@@ -332,7 +385,7 @@ def significance(runs: dict, comparisons: list[dict], alpha: float, root: Path |
         if not path.exists():
             raise ReportError(f"missing {_rel(path, root)}: the predictions of {arch!r} are needed for the "
                               f"paired tests; run `dvc repro evaluate@{arch}`")
-        predictions[arch] = load_confusion(path)
+        predictions[arch] = load_confusion(path, f"evaluate@{arch}", root)
 
     results, keys = [], []
     for index, comparison in enumerate(comparisons):
@@ -541,10 +594,17 @@ def protocol(params: dict, runs: dict) -> list[str]:
                       "the test set is used once, for the final figures (epoch-1 validation accuracies "
                       "below are on the holdout, the notebook's on the test set)"
                       if isinstance(data.get("val_size"), int) else "holdout")
-    subset = data.get("subset")
-    subset_text = "every training image (`subset: 0`)" if not subset else f"the first {subset:,} training images"
-    if data.get("validation", "holdout") != "test":
-        subset_text += ", less the holdout"
+    # as stages.prepare.split: train on x[:subset] (subset 0: the whole pool); holdout: the pool
+    # is every training image but the last val_size (the holdout), and subset <= pool
+    subset, val_size = data.get("subset"), data.get("val_size")
+    holdout = data.get("validation", "holdout") != "test"
+    if not subset:
+        subset_text = "every training image (`subset: 0`)" + (", less the holdout" if holdout else "")
+    else:
+        subset_text = f"the first {subset:,} training images"
+        if holdout:
+            subset_text += (f" (none of them in the holdout, the last {val_size:,})" if isinstance(val_size, int)
+                            else " (none of them in the holdout)")
     test_images = sorted({run["metrics"].get("test_images") for run in runs.values()} - {None})
     epochs_run = sorted({run["metrics"].get("epochs") for run in runs.values()} - {None})
     epochs = f"{train.get('epochs', DASH)} (`train.epochs`)"
@@ -601,16 +661,9 @@ def conclusions(results: list[dict], comparisons: list[dict], alpha: float) -> l
 def build(params: dict, root: Path | str = config.ROOT, notebook: dict | None = None) -> dict:
     """Everything the report shows, computed from the inputs under `root` (writes nothing):
     {"runs", "results", "blocks"} where blocks are strings or PrettyTables in order."""
-    alpha = float((params.get("report") or {}).get("alpha", 0.05))
-    if not 0.0 < alpha < 1.0:
-        raise ReportError(f"report.alpha must be strictly between 0 and 1, got {alpha}")
-    tolerance = (params.get("report") or {}).get("reproduction_tolerance", 0.003)
-    if _number(tolerance) is None or tolerance < 0:
-        raise ReportError(f"report.reproduction_tolerance must be a fraction >= 0 (0.003 = 0.3 points), "
-                          f"got {tolerance!r}")
-    comparisons = check_comparisons(params)
+    alpha, tolerance, comparisons = check_report_params(params)
     if notebook is None:
-        notebook = load_notebook(at(root, NOTEBOOK_FILE))
+        notebook = load_notebook(at(root, NOTEBOOK_FILE), root)
     runs = load_runs(params, root, notebook)
     results = significance(runs, comparisons, alpha, root)
     main_seed = params["train"]["seed"]
@@ -675,7 +728,15 @@ def run(root: Path | str = config.ROOT, params: dict | None = None, draw_figures
     Returns build()'s result plus "markdown", "terminal" and "outputs"."""
     root = Path(root)
     if params is None:
-        params = config.load_params(at(root, config.PARAMS_FILE))
+        params_file = at(root, config.PARAMS_FILE)
+        try:
+            params = config.load_params(params_file)
+        except OSError as e:
+            raise ReportError(f"{_rel(params_file, root)}: {e.strerror or e}") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise ReportError(f"{_rel(params_file, root)}: {_yaml_problem(e)}") from None
+        except ValueError as e:  # load_params' own message names the file
+            raise ReportError(str(e)) from None
     report = build(params, root)
     outputs = output_files(root)
     report["markdown"] = render(report["blocks"], markdown=True)

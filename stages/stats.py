@@ -13,7 +13,7 @@ Conventions shared by every function here
   with one seed per side, ...) is returned as ``None``, never ``nan``: ``None``
   serialises to JSON ``null`` while ``nan`` is not valid JSON. Numbers are
   returned as built-in ``int`` / ``float``, so results can go to ``json.dump``
-  directly. :func:`json_safe` applies the same rule to any other nested result.
+  directly.
 * Inputs are validated and bad input raises ``ValueError`` with a message that
   says what was wrong (length mismatch, empty input, nan, ...).
 
@@ -31,8 +31,7 @@ Which test for which question
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
@@ -45,7 +44,6 @@ __all__ = [
     "verdict",
     "welch",
     "format_p",
-    "json_safe",
 ]
 
 
@@ -103,30 +101,6 @@ def format_p(p_value: float | None) -> str:
     if p_value < 0.001:
         return "p < 0.001"
     return f"p = {p_value:.2g}"
-
-
-def json_safe(obj: Any) -> Any:
-    """Recursively turn a result into plain JSON types.
-
-    numpy scalars/arrays become Python numbers/lists, tuples become lists and
-    non-finite floats (nan, +-inf) become ``None`` (JSON ``null``). The
-    functions of this module already follow this rule; use this for anything
-    else that goes into a metrics file.
-    """
-    if isinstance(obj, Mapping):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    return obj
 
 
 # ---------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Fail fast on a broken params.yaml: every error at once, each naming its place.
 
 A typo in params.yaml would otherwise surface as a Keras traceback an hour into
-`dvc repro`. This module checks the file against the vocabulary of
-`stages.architectures` and the shape inference of `stages.shapes`; it imports
-neither Keras nor TensorFlow, so it runs in a fraction of a second.
+`dvc repro`, or, in the `report` section, as a report error after every model has
+trained. This module checks the file against the vocabulary of
+`stages.architectures` and the shape inference of `stages.shapes`, and the report's
+comparisons against the architecture ids; it imports neither Keras nor TensorFlow,
+so it runs in a fraction of a second.
 
     python -m stages.validate [--params PATH] [--stamp PATH]
 
@@ -30,9 +32,14 @@ from stages.shapes import ShapeError, output_shape
 
 MNIST_TRAIN_SIZE = 60000
 MNIST_TEST_SIZE = 10000
+# The only input the models ever get: stages.train feeds the prepared 28x28 grayscale
+# images with one channel axis added; any other shape fails only inside Keras' fit.
+MNIST_INPUT_SHAPE = (28, 28, 1)
 
-SECTIONS = ("data", "train", "model", "architectures")
+SECTIONS = ("data", "train", "model", "architectures", "report")
 ARCH_KEYS = ("layers", "optimizer")
+REPORT_KEYS = ("alpha", "reproduction_tolerance", "comparisons")
+COMPARISON_KEYS = ("title", "architectures", "pairs")
 # Ids become DVC stage names (train@<id>) and file names; extra-seed runs are
 # named <id>-seed<n>, which stays unambiguous only because ids have no '-'.
 ARCH_ID = re.compile(r"[a-z][a-z0-9_]*")
@@ -164,9 +171,10 @@ def _window(key, value):
 
 
 def _input_shape(key, value):
-    if _is_int_list(value, 3, low=1):
+    if _is_int_list(value, 3) and tuple(value) == MNIST_INPUT_SHAPE:
         return None
-    return f"{key} {_show(value)} is invalid; allowed: a list of three integers >= 1 (height, width, channels)"
+    return (f"{key} {_show(value)} is invalid; allowed: {_show(list(MNIST_INPUT_SHAPE))} only "
+            "(height, width, channels of MNIST's grayscale images, the only data the stages prepare and feed)")
 
 
 def _seed_list(key, value):
@@ -404,6 +412,104 @@ def _check_architectures(params: dict, input_shape, num_classes) -> list[str]:
     return errors
 
 
+# --- report -----------------------------------------------------------------------------
+
+REPORT_CHECKS: dict[str, Checker] = {
+    "alpha": _number(0, low_inclusive=False, high=1),  # significance level of the Holm-adjusted tests
+    "reproduction_tolerance": _number(0, low_inclusive=True),  # a fraction: 0.003 = 0.3 points
+}
+
+
+def _title(key, value):
+    """A comparison's title heads a Markdown section: one non-blank line."""
+    if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value:
+        return None
+    return f"{key} {_show(value)} is invalid; allowed: a non-empty one-line text"
+
+
+def _id_reference_errors(where: str, arch, arch_ids) -> list[str]:
+    """An architecture id named by the report; `arch_ids` None: `architectures` is broken
+    (reported there), so only the type is checked."""
+    if not isinstance(arch, str):
+        return [f"{where}: architecture {_show(arch)} must be an architecture id, got {_type_name(arch)}"]
+    if arch_ids is not None and arch not in arch_ids:
+        return [f"{where}: architecture {_show(arch)} is not in the architectures section; "
+                f"allowed: {', '.join(map(str, arch_ids))}"]
+    return []
+
+
+def _pair_errors(where: str, pair, arch_ids) -> list[str]:
+    if not (isinstance(pair, list) and len(pair) == 2):
+        return [f"{where}: expected a pair of two architecture ids like [conv2_k5, conv2_k3], got {_found(pair)}"]
+    errors = [error for arch in pair for error in _id_reference_errors(where, arch, arch_ids)]
+    if not errors and pair[0] == pair[1]:
+        errors.append(f"{where}: pair {_show(pair)} compares {pair[0]!r} with itself; "
+                      "allowed: two different architecture ids")
+    return errors
+
+
+def _comparison_errors(where: str, comparison, arch_ids) -> list[str]:
+    """Errors of one `report.comparisons` entry: its keys, title, architectures and pairs."""
+    if not isinstance(comparison, dict):
+        return _not_mapping(where, comparison, "{title: Padding, architectures: [a, b], pairs: [[b, a]]}")
+    errors = _key_errors(where, comparison, COMPARISON_KEYS, owner="a comparison")
+    errors += _value_errors(where, comparison, {"title": _title})
+    if "architectures" in comparison:
+        archs = comparison["architectures"]
+        if not isinstance(archs, list) or not archs:
+            errors.append(f"{where}: architectures {_show(archs)} is invalid; "
+                          "allowed: a non-empty list of architecture ids (the rows of its table)")
+        else:
+            for j, arch in enumerate(archs):
+                errors += _id_reference_errors(f"{where}.architectures[{j}]", arch, arch_ids)
+            ids = [arch for arch in archs if isinstance(arch, str)]
+            repeated = sorted({arch for arch in ids if ids.count(arch) > 1})
+            if repeated:  # the table would show the row twice
+                errors.append(f"{where}: architectures {_show(archs)} repeats {', '.join(repeated)}; "
+                              "allowed: distinct ids")
+    if "pairs" in comparison:
+        pairs = comparison["pairs"]
+        if not isinstance(pairs, list):
+            errors.append(f"{where}: pairs {_show(pairs)} is invalid; "
+                          "allowed: a list of [a, b] pairs of architecture ids ([] for none)")
+        else:
+            for j, pair in enumerate(pairs):
+                errors += _pair_errors(f"{where}.pairs[{j}]", pair, arch_ids)
+    return errors
+
+
+def comparison_errors(comparisons, arch_ids) -> list[str]:
+    """Every error of a `report.comparisons` value, [] if valid: a list (maybe empty) of
+    {title, architectures, pairs} entries, every id named in `arch_ids` (the ids of
+    `architectures`; None skips that check), each pair two different ids. A pair may
+    repeat another, in either order (the report tests it once) and need not be among
+    its comparison's architectures."""
+    where = "report.comparisons"
+    if not isinstance(comparisons, list):
+        return [f"{where}: expected a list of {{title, architectures, pairs}} entries ([] for none), "
+                f"got {_found(comparisons)}"]
+    arch_ids = None if arch_ids is None else list(arch_ids)
+    return [error for i, comparison in enumerate(comparisons)
+            for error in _comparison_errors(f"{where}[{i}]", comparison, arch_ids)]
+
+
+def report_errors(params: dict) -> list[str]:
+    """Every error of the `report` section of loaded params, [] if valid (what
+    stages.report relies on): alpha with 0 < alpha < 1, reproduction_tolerance >= 0 and
+    `comparison_errors` of comparisons, checked against the ids of `architectures`."""
+    if "report" not in params:
+        return [f"top level: missing section 'report'; needs: {', '.join(SECTIONS)}"]
+    section = params["report"]
+    if not isinstance(section, dict):
+        return _not_mapping("report", section, "{alpha: 0.05, reproduction_tolerance: 0.003, comparisons: [...]}")
+    errors = _key_errors("report", section, REPORT_KEYS, owner="report")
+    errors += _value_errors("report", section, REPORT_CHECKS)
+    if "comparisons" in section:
+        archs = params.get("architectures")
+        errors += comparison_errors(section["comparisons"], archs if isinstance(archs, dict) and archs else None)
+    return errors
+
+
 # --- the whole file ---------------------------------------------------------------------
 
 def validate_params(params: dict, mnist_train_size: int = MNIST_TRAIN_SIZE) -> list[str]:
@@ -422,6 +528,8 @@ def validate_params(params: dict, mnist_train_size: int = MNIST_TRAIN_SIZE) -> l
         errors += model_errors
     if "architectures" in params:
         errors += _check_architectures(params, input_shape, num_classes)
+    if "report" in params:
+        errors += report_errors(params)
     return errors
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from stages import config, figures, report, stats
+from stages import config, figures, prepare, report, stats
 from stages.shapes import forward_flops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,7 @@ def synthetic_params(extra_seeds=(1, 2)) -> dict:
     archs["conv2_k3_wide"] = wide
     params["architectures"] = archs
     params["train"].update(epochs=3, seed=0, extra_seeds=list(extra_seeds))
-    params["report"] = {"alpha": 0.05, "comparisons": [
+    params["report"] = {"alpha": 0.05, "reproduction_tolerance": 0.003, "comparisons": [
         {"title": "Kernels and layers", "architectures": ["conv2_k3", "conv2_k5", "conv3_k753"],
          "pairs": [["conv2_k5", "conv2_k3"], ["conv3_k753", "conv2_k3"]]},
         {"title": "Width", "architectures": ["conv2_k3", "conv2_k3_wide"],
@@ -129,10 +130,9 @@ def test_describe_derives_the_attributes_from_the_real_layer_specs():
     assert report.describe(archs["conv2_k3"])["kernels"] == "(3x3),(3x3)"
     assert report.describe(archs["conv2_k3_same"])["padding"] == "same"
     assert report.describe(archs["conv3_k7_bn"])["batchnorm"] == "yes"
-    assert report.describe(archs["conv3_k7_bn"])["batchnorm_layers"] == 2
     s2, k5 = report.describe(archs["conv3_k7_s2"]), report.describe(archs["conv3_k5"])
     assert s2["pool_strides"] == ["2", "2"] and k5["pool_strides"] == ["2", "1"]  # the stride-2 pool
-    assert s2["strides"] != k5["strides"] and "(3x3)/2 same" in s2["pooling"]
+    assert s2["strides"] != k5["strides"]
     assert s2["padding"] == "same,valid,valid"
     assert report.describe(archs["conv3_k753_sigmoid"])["activation"] == "conv relu,sigmoid,sigmoid; dense sigmoid"
     for spec in archs.values():  # every real architecture can be described
@@ -280,7 +280,8 @@ def test_one_seed_everywhere_gets_the_caution(tmp_path):
     root = make_project(tmp_path / "p", synthetic_params(extra_seeds=()))
     text = report.run(root, draw_figures=False)["markdown"]
     assert "Every architecture was trained with one seed only" in text
-    assert "differences below ~0.2 points are within run-to-run noise" in text
+    assert "one seed per architecture cannot measure how large that noise is" in text
+    assert "points are within run-to-run noise" not in text  # no noise figure that was not computed
     assert "-S 'train.extra_seeds=[1,2]'" in text
     assert "no extra seeds" in text and "(n=3)" not in text
 
@@ -317,6 +318,67 @@ def test_missing_predictions_name_the_file(project):
     assert not (project / "metrics" / "summary.md").exists()
 
 
+def _truncate(path: Path) -> None:
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])
+
+
+def _replace_line(path: Path, index: int, line: str) -> None:
+    lines = path.read_text().splitlines()
+    lines[index] = line
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _set_params(root: Path, section: str, key: str, value) -> None:
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params[section][key] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+BAD_INPUTS = {
+    "truncated metrics": (lambda root: _truncate(root / "metrics" / "conv2_k5.json"),
+                          r"metrics/conv2_k5\.json: not valid JSON .*`dvc repro evaluate@conv2_k5`"),
+    "truncated seed metrics": (lambda root: _truncate(root / "metrics" / "seeds" / "conv2_k3-seed1.json"),
+                               r"metrics/seeds/conv2_k3-seed1\.json: not valid JSON .*evaluate_seed@conv2_k3-1"),
+    "metrics not an object": (lambda root: (root / "metrics" / "conv2_k3.json").write_text("[0.99]\n"),
+                              r"metrics/conv2_k3\.json: expected a JSON object, got list"),
+    "history non-number": (lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 2,
+                                                      "2,0.1,0.97,0.08,0.9x"),
+                           r"plots/conv3_k753/history\.csv: line 3, column 'val_accuracy': '0\.9x' is not a "
+                           r"number; rerun `dvc repro train@conv3_k753`"),
+    "history extra value": (lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 1,
+                                                       "1,0.3,0.9,0.2,0.95,7"),
+                            r"plots/conv3_k753/history\.csv: line 2 has more values than the header"),
+    "confusion non-integer": (lambda root: _replace_line(root / "plots" / "conv2_k3" / "confusion.csv", 5, "3,seven"),
+                              r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*"
+                              r"`dvc repro evaluate@conv2_k3`"),
+    "confusion three columns": (lambda root: (root / "plots" / "conv2_k3" / "confusion.csv").write_text(
+                                    "actual,predicted\n1,1,0\n2,2,0\n"),
+                                r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*got 3 values"),
+    "notebook not YAML": (lambda root: (root / "reference" / "notebook.yaml").write_text("conv2_k3: {a: [1\n"),
+                          r"reference/notebook\.yaml: not valid YAML"),
+    "alpha not a number": (lambda root: _set_params(root, "report", "alpha", "abc"),
+                           r"params\.yaml: report: alpha 'abc' must be a number"),
+    "params not YAML": (lambda root: (root / "params.yaml").write_text("train: [\n"),
+                        r"^params\.yaml: not valid YAML \(.* at line 2, column 1\)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_names_the_file_or_key_and_writes_nothing(project, capsys, case):
+    spoil, message = BAD_INPUTS[case]
+    spoil(project)
+    with pytest.raises(report.ReportError, match=message):
+        report.run(project)
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(["--root", str(project)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("report: error: ") and re.search(message, err.removeprefix("report: error: ")), err
+    assert not (project / "metrics" / "summary.md").exists()
+    assert not (project / "plots" / "comparison.png").exists() and not (project / "plots" / "pareto.png").exists()
+
+
 def test_comparison_with_an_unknown_id(project):
     params = synthetic_params()
     params["report"]["comparisons"][1]["architectures"].append("conv9_typo")
@@ -335,14 +397,28 @@ def test_missing_history_shows_a_dash(project):
     assert (project / "plots" / "comparison.png").exists()
 
 
+def _stamp(path: Path):
+    """What changes when a file is rewritten, even with the same bytes (write_text replaces it)."""
+    if not path.exists():
+        return None
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
 def test_cli_process_without_keras(project):
+    """`--root` is honoured: the outputs go to the given project, and the repository's own
+    (config.ROOT's) summary and figures are left alone; no Keras is imported."""
     code = ("import sys; from stages import report; report.main(['--root', sys.argv[1]]); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')]; "
             "assert not bad, bad")
+    assert config.ROOT == ROOT
+    repo_outputs = list(report.output_files(ROOT).values())
+    before = [_stamp(path) for path in repo_outputs]
     result = subprocess.run([sys.executable, "-c", code, str(project)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "## Significance" in result.stdout
-    assert config.ROOT == ROOT and not (project / "metrics" / "summary.md").is_relative_to(ROOT)
+    assert (project / "metrics" / "summary.md").read_text().startswith("# MNIST CNN architectures: report")
+    assert [_stamp(path) for path in repo_outputs] == before
 
 
 # --------------------------------------------------------------------------- reproduction
@@ -391,7 +467,7 @@ def test_reproduction_tolerance_is_a_param(tmp_path):
     assert "Not comparable" not in text
 
     params["report"]["reproduction_tolerance"] = "0.3%"
-    with pytest.raises(report.ReportError, match="report.reproduction_tolerance .* got '0.3%'"):
+    with pytest.raises(report.ReportError, match="params.yaml: report: reproduction_tolerance '0.3%' must be a number"):
         report.build(params, root)
 
 
@@ -399,3 +475,28 @@ def test_holdout_runs_are_not_held_to_the_notebook_s_figures(project):
     text = section(report.run(project, draw_figures=False)["markdown"], "## Reproduction of the notebook")
     assert "not expected to equal the notebook's figures" in text
     assert "dvc exp run -S data.validation=test" in text
+
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+@pytest.mark.parametrize("validation, subset, expected", [
+    ("holdout", 0, "every training image (`subset: 0`), less the holdout"),
+    ("holdout", 20, "the first 20 training images (none of them in the holdout, the last 30)"),
+    ("test", 0, "every training image (`subset: 0`)"),
+    ("test", 20, "the first 20 training images"),
+])
+def test_protocol_states_the_training_data_as_prepare_splits_it(validation, subset, expected):
+    data = {"subset": subset, "validation": validation, "val_size": 30, "test_subset": 0}
+    params = {"data": data, "train": {"seed": 0, "epochs": 3}}
+    lines = report.protocol(params, {})
+    assert f"- Training data (`data.subset`): {expected}" in lines
+    # what stages.prepare.split does with those params, on 100 training images numbered 0..99
+    images = np.arange(100)
+    splits = prepare.split({"x_train": images, "y_train": images, "x_test": images[:10], "y_test": images[:10]},
+                           **data)
+    train, val = splits["train"][0], splits["val"][0]
+    assert list(train) == list(range(subset or (70 if validation == "holdout" else 100)))  # the first N
+    if validation == "holdout":
+        assert list(val) == list(range(70, 100)) and not set(train) & set(val)  # the last val_size, apart

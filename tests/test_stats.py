@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 from stages.stats import (  # noqa: E402
     format_p,
     holm,
-    json_safe,
     mcnemar,
     mean_ci,
     paired_bootstrap,
@@ -342,13 +341,3 @@ def test_welch_zero_variance_both_sides():
 def test_welch_rejects_nan():
     with pytest.raises(ValueError):
         welch([0.9, float("nan")], [0.9, 0.8])
-
-
-# --------------------------------------------------------------------------- json_safe
-
-
-def test_json_safe():
-    obj = {"a": np.float32(0.5), "b": float("nan"), "c": (np.int64(3), np.inf), "d": np.array([1.0, np.nan])}
-    out = json_safe(obj)
-    assert out == {"a": 0.5, "b": None, "c": [3, None], "d": [1.0, None]}
-    json.dumps(out, allow_nan=False)

@@ -18,11 +18,14 @@ from stages.architectures import LAYER_TYPES, OPTIMIZERS  # noqa: E402
 from stages.config import PARAMS_FILE  # noqa: E402
 from stages.validate import (  # noqa: E402
     ARG_CHECKS,
+    MNIST_INPUT_SHAPE,
     STAMP_TEXT,
     DuplicateKeyError,
     ParamsError,
     check,
+    comparison_errors,
     load_params_strict,
+    report_errors,
     validate_params,
 )
 
@@ -64,7 +67,17 @@ VALID = {
             ],
         },
     },
+    "report": {
+        "alpha": 0.05,
+        "reproduction_tolerance": 0.003,
+        "comparisons": [
+            {"title": "Kernels and strides", "architectures": ["conv2_k3", "conv3_k7_s2"],
+             "pairs": [["conv3_k7_s2", "conv2_k3"]]},
+            {"title": "No pairs: a table only", "architectures": ["conv3_k7_s2"], "pairs": []},
+        ],
+    },
 }
+ALL_SECTIONS = ["data", "train", "model", "architectures", "report"]
 
 
 def errors_after(change) -> list[str]:
@@ -108,13 +121,13 @@ def test_every_argument_of_the_vocabulary_has_a_checker():
 
 # --- top level -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("section", ["data", "train", "model", "architectures"])
+@pytest.mark.parametrize("section", ALL_SECTIONS)
 def test_missing_section(section):
     assert only_error(lambda p: p.pop(section)) == (
-        f"top level: missing section {section!r}; needs: data, train, model, architectures")
+        f"top level: missing section {section!r}; needs: data, train, model, architectures, report")
 
 
-@pytest.mark.parametrize("section", ["data", "train", "model", "architectures"])
+@pytest.mark.parametrize("section", ALL_SECTIONS)
 def test_section_not_a_mapping(section):
     message = only_error(lambda p: p.update({section: [1, 2]}))
     assert message.startswith(f"{section}: expected a ") and "got list [1, 2]" in message
@@ -179,9 +192,17 @@ def test_train_errors(key, value, expected):
 
 
 @pytest.mark.parametrize("key, value, expected", [
-    ("input_shape", [28, 28], "model: input_shape [28, 28] is invalid; allowed: a list of three integers >= 1"),
+    ("input_shape", [28, 28], "model: input_shape [28, 28] is invalid; allowed: [28, 28, 1] only (height, width, "
+                              "channels of MNIST's grayscale images"),
     ("input_shape", [28, 0, 1], "model: input_shape [28, 0, 1] is invalid"),
     ("input_shape", "28x28", "model: input_shape '28x28' is invalid"),
+    # well-formed shapes that are not MNIST's: Keras would fail only in fit, after the data loaded
+    ("input_shape", [32, 32, 3], "model: input_shape [32, 32, 3] is invalid; allowed: [28, 28, 1] only"),
+    ("input_shape", [28, 28, 3], "model: input_shape [28, 28, 3] is invalid; allowed: [28, 28, 1] only"),
+    ("input_shape", [1, 28, 28], "model: input_shape [1, 28, 28] is invalid"),  # channels first
+    ("input_shape", [28, 28, 1, 1], "model: input_shape [28, 28, 1, 1] is invalid"),
+    ("input_shape", [28.0, 28, 1], "model: input_shape [28.0, 28, 1] is invalid"),
+    ("input_shape", [28, 28, True], "model: input_shape [28, 28, True] is invalid"),
     ("num_classes", 1, "model: num_classes 1 is out of range; allowed: num_classes >= 2"),
 ])
 def test_model_errors(key, value, expected):
@@ -189,6 +210,11 @@ def test_model_errors(key, value, expected):
     assert errors[0].startswith(expected)
     if key == "input_shape":  # no shape checks without an input shape
         assert len(errors) == 1
+
+
+def test_input_shape_is_mnist_s():
+    assert MNIST_INPUT_SHAPE == (28, 28, 1)
+    assert errors_after(lambda p: p["model"].update(input_shape=[28, 28, 1])) == []
 
 
 def test_num_classes_is_checked_against_every_last_layer():
@@ -212,6 +238,7 @@ def test_architectures_must_be_a_non_empty_mapping(archs):
 def test_invalid_architecture_id(arch_id):
     def rename(p):
         p["architectures"][arch_id] = p["architectures"].pop("conv2_k3")
+        p["report"]["comparisons"] = []  # which name conv2_k3 (test_renamed_architecture_in_a_comparison)
     message = only_error(rename)
     assert message.startswith("architectures: id ") and "is invalid; allowed: lowercase letters" in message
 
@@ -219,7 +246,18 @@ def test_invalid_architecture_id(arch_id):
 def test_reserved_architecture_id():
     def rename(p):
         p["architectures"]["seeds"] = p["architectures"].pop("conv2_k3")
+        p["report"]["comparisons"] = []
     assert only_error(rename).startswith("architectures: id 'seeds' is reserved")
+
+
+def test_renamed_architecture_in_a_comparison():
+    def rename(p):
+        p["architectures"]["conv2_k3x"] = p["architectures"].pop("conv2_k3")
+    assert errors_after(rename) == [
+        "report.comparisons[0].architectures[0]: architecture 'conv2_k3' is not in the architectures section; "
+        "allowed: conv3_k7_s2, conv2_k3x",
+        "report.comparisons[0].pairs[0]: architecture 'conv2_k3' is not in the architectures section; "
+        "allowed: conv3_k7_s2, conv2_k3x"]
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -404,6 +442,200 @@ def test_every_optimizer_accepts_its_hyperparameters():
         assert errors_after(lambda p: p["architectures"]["conv2_k3"].update(optimizer=spec)) == []
 
 
+# --- report -----------------------------------------------------------------------------
+
+def comparison(params, index=0) -> dict:
+    return params["report"]["comparisons"][index]
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("alpha", 0, "report: alpha 0 is out of range; allowed: 0 < alpha < 1"),
+    ("alpha", 1, "report: alpha 1 is out of range; allowed: 0 < alpha < 1"),
+    ("alpha", 5, "report: alpha 5 is out of range"),  # 5 meant as 5 %
+    ("alpha", -0.05, "report: alpha -0.05 is out of range"),
+    ("alpha", float("nan"), "report: alpha nan is out of range"),
+    ("alpha", "0.05", "report: alpha '0.05' must be a number, got str"),
+    ("alpha", "5e-2", "report: alpha '5e-2' must be a number, got str (YAML reads it as a string"),
+    ("alpha", True, "report: alpha true must be a number, got bool"),
+    ("alpha", None, "report: alpha null must be a number, got null"),
+    ("reproduction_tolerance", -0.001, "report: reproduction_tolerance -0.001 is out of range; "
+                                       "allowed: reproduction_tolerance >= 0"),
+    ("reproduction_tolerance", float("inf"), "report: reproduction_tolerance inf is out of range"),
+    ("reproduction_tolerance", "0.3%", "report: reproduction_tolerance '0.3%' must be a number, got str"),
+    ("reproduction_tolerance", [0.003], "report: reproduction_tolerance [0.003] must be a number, got list"),
+])
+def test_report_value_errors(key, value, expected):
+    assert only_error(lambda p: p["report"].update({key: value})).startswith(expected)
+
+
+@pytest.mark.parametrize("key, value", [("alpha", 0.01), ("alpha", 0.999), ("reproduction_tolerance", 0),
+                                        ("reproduction_tolerance", 1), ("reproduction_tolerance", 0.5)])
+def test_report_values_in_range(key, value):
+    assert errors_after(lambda p: p["report"].update({key: value})) == []
+
+
+def test_report_missing_and_unknown_keys():
+    errors = errors_after(lambda p: p["report"].update(aplha=p["report"].pop("alpha")))
+    assert errors == ["report: missing 'alpha'; report needs: alpha, reproduction_tolerance, comparisons",
+                      "report: unknown key 'aplha'; allowed: alpha, reproduction_tolerance, comparisons"]
+
+
+@pytest.mark.parametrize("comparisons", [None, {}, "conv2_k3", {"title": "x"}])
+def test_comparisons_must_be_a_list(comparisons):
+    assert only_error(lambda p: p["report"].update(comparisons=comparisons)).startswith(
+        "report.comparisons: expected a list of {title, architectures, pairs} entries ([] for none), got ")
+
+
+def test_no_comparisons_is_valid():
+    assert errors_after(lambda p: p["report"].update(comparisons=[])) == []
+
+
+@pytest.mark.parametrize("entry, expected", [
+    (None, "report.comparisons[1]: expected a mapping like {title: Padding, architectures: [a, b], pairs: [[b, a]]}, "
+           "got null"),
+    (["conv2_k3", "conv3_k7_s2"], "report.comparisons[1]: expected a mapping like"),
+    ({"title": "t", "architectures": ["conv2_k3"]},
+     "report.comparisons[1]: missing 'pairs'; a comparison needs: title, architectures, pairs"),
+    ({"architectures": ["conv2_k3"], "pairs": []}, "report.comparisons[1]: missing 'title'"),
+    ({"title": "t", "architectures": ["conv2_k3"], "pairs": [], "note": "x"},
+     "report.comparisons[1]: unknown key 'note'; allowed: title, architectures, pairs"),
+])
+def test_malformed_comparison(entry, expected):
+    assert only_error(lambda p: p["report"]["comparisons"].__setitem__(1, entry)).startswith(expected)
+
+
+def test_comparison_key_typo_is_reported_twice():
+    errors = errors_after(lambda p: comparison(p).update(pair=comparison(p).pop("pairs")))
+    assert errors == ["report.comparisons[0]: missing 'pairs'; a comparison needs: title, architectures, pairs",
+                      "report.comparisons[0]: unknown key 'pair'; allowed: title, architectures, pairs"]
+
+
+def _show_yaml(value) -> str:
+    return "null" if value is None else repr(value)
+
+
+@pytest.mark.parametrize("title", [None, "", "   ", 3, ["a"], "two\nlines"])
+def test_comparison_title(title):
+    assert only_error(lambda p: comparison(p).update(title=title)).startswith(
+        f"report.comparisons[0]: title {_show_yaml(title)} is invalid; allowed: a non-empty one-line text")
+
+
+@pytest.mark.parametrize("archs", [[], None, "conv2_k3", {"conv2_k3": 1}])
+def test_comparison_architectures_must_be_a_non_empty_list(archs):
+    assert only_error(lambda p: comparison(p).update(architectures=archs)).startswith(
+        "report.comparisons[0]: architectures ")
+    assert only_error(lambda p: comparison(p).update(architectures=archs)).endswith(
+        "is invalid; allowed: a non-empty list of architecture ids (the rows of its table)")
+
+
+def test_comparison_with_an_unknown_id():
+    assert only_error(lambda p: comparison(p)["architectures"].append("conv9_typo")) == (
+        "report.comparisons[0].architectures[2]: architecture 'conv9_typo' is not in the architectures section; "
+        "allowed: conv2_k3, conv3_k7_s2")
+
+
+@pytest.mark.parametrize("arch", [7, None, ["conv2_k3"], {"id": "conv2_k3"}, True])
+def test_comparison_id_of_the_wrong_type(arch):
+    assert only_error(lambda p: comparison(p)["architectures"].__setitem__(0, arch)).startswith(
+        "report.comparisons[0].architectures[0]: architecture ")
+    assert only_error(lambda p: comparison(p)["architectures"].__setitem__(0, arch)).endswith(
+        "must be an architecture id, got " + {int: "int", type(None): "null", list: "list", dict: "mapping",
+                                               bool: "bool"}[type(arch)])
+
+
+def test_comparison_repeats_an_architecture():
+    assert only_error(lambda p: comparison(p)["architectures"].append("conv2_k3")) == (
+        "report.comparisons[0]: architectures ['conv2_k3', 'conv3_k7_s2', 'conv2_k3'] repeats conv2_k3; "
+        "allowed: distinct ids")
+
+
+def test_removing_an_architecture_names_every_comparison_that_uses_it():
+    errors = errors_after(lambda p: p["architectures"].pop("conv3_k7_s2"))
+    assert [e.split(":")[0] for e in errors] == [
+        "report.comparisons[0].architectures[1]", "report.comparisons[0].pairs[0]",
+        "report.comparisons[1].architectures[0]"]
+    assert all("architecture 'conv3_k7_s2' is not in the architectures section; allowed: conv2_k3" in e
+               for e in errors)
+
+
+@pytest.mark.parametrize("pairs, expected", [
+    (None, "report.comparisons[0]: pairs null is invalid; allowed: a list of [a, b] pairs of architecture ids "
+           "([] for none)"),
+    ({"conv3_k7_s2": "conv2_k3"}, "report.comparisons[0]: pairs {'conv3_k7_s2': 'conv2_k3'} is invalid"),
+    ([["conv3_k7_s2"]], "report.comparisons[0].pairs[0]: expected a pair of two architecture ids like "
+                        "[conv2_k5, conv2_k3], got list ['conv3_k7_s2']"),
+    ([["conv3_k7_s2", "conv2_k3", "conv2_k3"]], "report.comparisons[0].pairs[0]: expected a pair of two"),
+    ([["conv3_k7_s2", "conv2_k3"], ["conv2_k3", "nope"]],
+     "report.comparisons[0].pairs[1]: architecture 'nope' is not in the architectures section; "
+     "allowed: conv2_k3, conv3_k7_s2"),
+    ([["conv2_k3", 3]], "report.comparisons[0].pairs[0]: architecture 3 must be an architecture id, got int"),
+    ([["conv2_k3", "conv2_k3"]], "report.comparisons[0].pairs[0]: pair ['conv2_k3', 'conv2_k3'] compares "
+                                 "'conv2_k3' with itself; allowed: two different architecture ids"),
+])
+def test_comparison_pair_errors(pairs, expected):
+    assert only_error(lambda p: comparison(p).update(pairs=pairs)).startswith(expected)
+
+
+def test_pairs_not_nested():
+    assert errors_after(lambda p: comparison(p).update(pairs=["conv3_k7_s2", "conv2_k3"])) == [
+        "report.comparisons[0].pairs[0]: expected a pair of two architecture ids like [conv2_k5, conv2_k3], "
+        "got str 'conv3_k7_s2'",
+        "report.comparisons[0].pairs[1]: expected a pair of two architecture ids like [conv2_k5, conv2_k3], "
+        "got str 'conv2_k3'"]
+
+
+def test_pairs_may_repeat_and_reach_outside_their_table():
+    # the report tests a pair listed twice (in either order) once, as the report allows
+    def pairs(p):
+        comparison(p, 1)["pairs"] = [["conv2_k3", "conv3_k7_s2"], ["conv3_k7_s2", "conv2_k3"]]
+    assert errors_after(pairs) == []
+
+
+def test_report_errors_at_once_and_in_order():
+    def many(p):
+        p["report"].update(alpha=1.5, reproduction_tolerance=-1)
+        comparison(p)["architectures"].append("typo")
+        comparison(p, 1)["pairs"].append(["conv2_k3"])
+    assert [e.split(" is ")[0].split(": expected")[0] for e in errors_after(many)] == [
+        "report: alpha 1.5", "report: reproduction_tolerance -1",
+        "report.comparisons[0].architectures[2]: architecture 'typo'", "report.comparisons[1].pairs[0]"]
+
+
+def test_unknown_ids_are_not_checked_when_architectures_is_broken():
+    # the architectures error says it all; the report only gets its own type errors
+    assert only_error(lambda p: p.update(architectures=[])).startswith("architectures: expected a non-empty mapping")
+    errors = errors_after(lambda p: (p.update(architectures=None), comparison(p)["architectures"].append(3)))
+    assert errors[0].startswith("architectures: expected") and len(errors) == 2
+    assert errors[1] == "report.comparisons[0].architectures[2]: architecture 3 must be an architecture id, got int"
+
+
+def test_the_report_hooks():
+    """report_errors and comparison_errors are what stages.report can call instead of its own checks."""
+    params = copy.deepcopy(VALID)
+    assert report_errors(params) == []
+    assert comparison_errors(params["report"]["comparisons"], params["architectures"]) == []
+    assert comparison_errors(params["report"]["comparisons"], ["conv2_k3"]) == [
+        "report.comparisons[0].architectures[1]: architecture 'conv3_k7_s2' is not in the architectures section; "
+        "allowed: conv2_k3",
+        "report.comparisons[0].pairs[0]: architecture 'conv3_k7_s2' is not in the architectures section; "
+        "allowed: conv2_k3",
+        "report.comparisons[1].architectures[0]: architecture 'conv3_k7_s2' is not in the architectures section; "
+        "allowed: conv2_k3"]
+    assert comparison_errors([{"title": "t", "architectures": ["anything"], "pairs": []}], None) == []
+    params["report"]["alpha"] = 2
+    assert report_errors(params) == ["report: alpha 2 is out of range; allowed: 0 < alpha < 1"]
+    del params["report"]
+    assert report_errors(params) == [
+        "top level: missing section 'report'; needs: data, train, model, architectures, report"]
+
+
+def test_real_report_typo_fails_in_validate():
+    params = check(PARAMS_FILE)
+    params["report"]["comparisons"][-1]["pairs"][0][0] = "conv3_k5bn"
+    [message] = validate_params(params)
+    assert message.startswith("report.comparisons[") and "'conv3_k5bn' is not in the architectures section" in message
+
+
 # --- all at once ------------------------------------------------------------------------
 
 def test_several_errors_are_reported_at_once():
@@ -414,16 +646,21 @@ def test_several_errors_are_reported_at_once():
         optimizer(p).pop("rho")
         p["architectures"]["conv3_k7_s2"]["layers"][0]["padding"] = "full"
         p["architectures"]["Bad-Id"] = copy.deepcopy(VALID["architectures"]["conv2_k3"])
+        p["model"]["input_shape"] = [28, 28, 3]
+        p["report"]["alpha"] = 5
+        p["report"]["comparisons"][0]["pairs"][0][1] = "conv2_k3_typo"
     errors = errors_after(many)
-    assert len(errors) == 6, errors
+    assert len(errors) == 9, errors
     for culprit in ["train: epochs 0", "conv2_k3.layers[0] (conv): filters 0", "conv2_k3.layers[4] (dropout): rate 2",
                     "conv2_k3.optimizer: missing 'rho'", "conv3_k7_s2.layers[0] (conv): unknown padding 'full'",
-                    "id 'Bad-Id' is invalid"]:
+                    "id 'Bad-Id' is invalid", "model: input_shape [28, 28, 3]", "report: alpha 5",
+                    "report.comparisons[0].pairs[0]: architecture 'conv2_k3_typo'"]:
         assert sum(culprit in e for e in errors) == 1, (culprit, errors)
 
 
 # --- loading: duplicate keys and broken files ----------------------------------------------
 
+REPORT_YAML = "report: {alpha: 0.05, reproduction_tolerance: 0.003, comparisons: []}\n"
 DUPLICATE_IDS = """\
 data: {subset: 0, validation: holdout, val_size: 10000, test_subset: 0}
 train: {epochs: 1, batch_size: 8, seed: 0, extra_seeds: [], restore_best: true, monitor: val_loss, eval_batch_size: 8}
@@ -435,7 +672,7 @@ architectures:
   tiny:
     optimizer: {name: adadelta, learning_rate: 1.0, rho: 0.95, epsilon: 1.0e-7}
     layers: [{type: flatten}, {type: dense, units: 10, activation: softmax}]
-"""
+""" + REPORT_YAML
 
 
 def write(tmp_path, text, name="params.yaml") -> Path:
@@ -483,7 +720,7 @@ def test_merge_keys_are_not_duplicates(tmp_path):
   other:
     optimizer: {<<: *adadelta, rho: 0.9}  # overriding a merged key is no duplicate
     layers: [{type: flatten}, {type: dense, units: 10, activation: softmax}]
-"""
+""" + REPORT_YAML
     params = check(write(tmp_path, text))
     assert params["architectures"]["other"]["optimizer"] == {
         "name": "adadelta", "learning_rate": 1.0, "rho": 0.9, "epsilon": 1.0e-7}
@@ -492,7 +729,7 @@ def test_merge_keys_are_not_duplicates(tmp_path):
 @pytest.mark.parametrize("text, expected", [
     ("data: [1, 2\n", "invalid YAML"),
     ("data:\n  subset: 0\n subset: 1\n", "invalid YAML"),
-    ("- 1\n- 2\n", "expected a mapping with sections data, train, model, architectures, got list [1, 2]"),
+    ("- 1\n- 2\n", "expected a mapping with sections data, train, model, architectures, report, got list [1, 2]"),
     ("", "got an empty file"),
     ("just text", "got str 'just text'"),
     ("? [a, b]\n: 1\n", "invalid YAML"),
@@ -597,7 +834,7 @@ def validate_safely(params) -> list[str]:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(arch=junk, layer_spec=junk, section=st.sampled_from(["data", "train", "model", "architectures", None]))
+@given(arch=junk, layer_spec=junk, section=st.sampled_from([*ALL_SECTIONS, None]))
 def test_random_junk_never_raises(arch, layer_spec, section):
     params = copy.deepcopy(VALID)
     params["architectures"]["junk"] = arch
@@ -620,6 +857,7 @@ def test_mutations_never_raise(data):
     known_invalid = True
     if kind == "invalid value":
         container[key] = data.draw(st.sampled_from(ALWAYS_INVALID))
+        known_invalid = key != "title" or container[key] not in ("x", "1e-7")  # any one-line text is a title
     elif kind == "any value":
         container[key] = data.draw(st.sampled_from(SOMETIMES_VALID))
         known_invalid = False
@@ -641,6 +879,20 @@ def test_mutations_never_raise(data):
     errors = validate_safely(params)
     if known_invalid:
         assert errors, (kind, key)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entry=junk, pair=junk, arch=junk, comparisons=junk)
+def test_report_junk_never_raises(entry, pair, arch, comparisons):
+    params = copy.deepcopy(VALID)
+    entries = params["report"]["comparisons"]
+    entries.append(entry)
+    entries[0]["pairs"].append(pair)
+    entries[1]["architectures"].append(arch)
+    assert validate_safely(params)  # junk is never a whole comparison, a pair of real ids nor a real id
+    params["report"]["comparisons"] = comparisons
+    assert validate_safely(params) or comparisons == []
+    assert isinstance(comparison_errors(comparisons, None), list)
 
 
 def test_nan_and_infinities_are_numbers_out_of_range():
