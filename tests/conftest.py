@@ -16,8 +16,20 @@ VENV_BIN = Path(sys.executable).parent
 PROJECT_FILES = ["stages", "reference", "params.yaml", "pyproject.toml", "metrics/seeds/.gitkeep"]
 
 
-def mnist_source() -> Path:
-    return Path(os.environ.get("MNIST_SOURCE") or ROOT.parent / "shared" / "data" / "mnist")
+def mnist_source() -> str:
+    """Where tests take the real MNIST from: MNIST_SOURCE (a folder or URL prefix), else ../shared/data/mnist."""
+    return os.environ.get("MNIST_SOURCE") or str(ROOT.parent / "shared" / "data" / "mnist")
+
+
+def require_mnist() -> str:
+    """mnist_source(), or skip the calling test when there is no such folder. With MNIST_SOURCE or CI
+    set it fails instead: there the real-data tests must run, and a suite that skipped them would pass."""
+    source = mnist_source()
+    if "://" in source or Path(source).is_dir():
+        return source
+    if os.environ.get("MNIST_SOURCE") or os.environ.get("CI"):
+        pytest.fail(f"no MNIST at {source}: MNIST_SOURCE or CI is set, so the real-data tests must run")
+    pytest.skip(f"no MNIST at {source} (set MNIST_SOURCE)")
 
 
 def small_params(archs=("conv2_k3", "conv3_k5_bn"), **overrides) -> dict:
@@ -40,7 +52,7 @@ class Project:
     def __init__(self, path: Path):
         self.path = path
         self.env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-                    "MNIST_SOURCE": str(mnist_source()), "TF_CPP_MIN_LOG_LEVEL": "2",
+                    "MNIST_SOURCE": mnist_source(), "TF_CPP_MIN_LOG_LEVEL": "2",
                     "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "t@example.com",
                     "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "t@example.com"}
 
@@ -84,6 +96,5 @@ def make_project(tmp_path: Path, params: dict | None = None) -> Project:
 
 @pytest.fixture
 def project(tmp_path) -> Project:
-    if not mnist_source().exists():
-        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    require_mnist()
     return make_project(tmp_path)

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import Project, make_project, mnist_source, small_params  # noqa: E402
+from conftest import Project, make_project, require_mnist, small_params  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -103,8 +103,7 @@ def html_specs(html: str) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory) -> Project:
     """Both architectures trained by `dvc repro` and committed."""
-    if not mnist_source().exists():
-        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    require_mnist()
     project = make_project(tmp_path_factory.mktemp("workflow"), small_params(ARCHS))
     first = project.run("dvc repro")
     assert {"validate", "prepare", *(f"train@{a}" for a in ARCHS), *(f"evaluate@{a}" for a in ARCHS),
@@ -460,8 +459,7 @@ def test_a_partial_run_continues_in_a_clone_without_retraining_what_is_done(tmp_
     """The reference run's situation: one architecture trained, evaluated and committed; a new
     machine has the commit but no DVC cache. `dvc repro prepare` rebuilds the prepared arrays
     byte-identical (the finished stages stay valid), then `--allow-missing` trains only the rest."""
-    if not mnist_source().exists():
-        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    require_mnist()
     done, rest = ARCHS
     project = make_project(tmp_path, small_params(ARCHS))
     first = project.run(f"dvc repro evaluate@{done}")

@@ -6,7 +6,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import os
 import socket
 import struct
 import sys
@@ -16,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from stages import mnist  # noqa: E402
 from stages.mnist import FILES, MnistError, load_mnist, parse_idx  # noqa: E402
+
+from conftest import require_mnist  # noqa: E402
 
 
 def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
@@ -267,14 +266,8 @@ def test_all_mirrors_failing_lists_each(synthetic, serve, tmp_path, monkeypatch)
 # the real data
 
 
-def real_source() -> str:
-    return os.environ.get("MNIST_SOURCE") or str(ROOT.parent / "shared" / "data" / "mnist")
-
-
 def test_real_mnist(tmp_path):
-    source = real_source()
-    if "://" not in source and not Path(source).is_dir():
-        pytest.skip(f"no offline MNIST at {source}")
+    source = require_mnist()
     arrays = load_mnist(source, cache_dir=tmp_path / "cache")
     assert {k: a.shape for k, a in arrays.items()} == {
         "x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,),

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 from stages import config, prepare  # noqa: E402
 from stages.prepare import split  # noqa: E402
 
+from conftest import require_mnist  # noqa: E402
+
 N_TRAIN, N_TEST = 100, 30
 
 
@@ -93,11 +95,6 @@ def test_split_errors(arrays, kwargs, message):
 # main() on the real data
 
 
-def real_source() -> str | None:
-    source = os.environ.get("MNIST_SOURCE") or str(ROOT.parent / "shared" / "data" / "mnist")
-    return source if "://" in source or Path(source).is_dir() else None
-
-
 @pytest.fixture
 def outputs(tmp_path, monkeypatch):
     """Redirect params.yaml and the three outputs into tmp_path; returns (train, val, test)."""
@@ -112,9 +109,7 @@ def outputs(tmp_path, monkeypatch):
 
 
 def test_main_writes_three_files(outputs, monkeypatch, capsys):
-    source = real_source()
-    if source is None:
-        pytest.skip("no offline MNIST")
+    source = require_mnist()
     monkeypatch.setenv("MNIST_SOURCE", source)
     prepare.main()
     train, val, test = (np.load(p) for p in outputs)
@@ -132,10 +127,7 @@ def test_main_writes_three_files(outputs, monkeypatch, capsys):
 
 
 def test_failed_write_keeps_the_old_file(outputs, monkeypatch):
-    source = real_source()
-    if source is None:
-        pytest.skip("no offline MNIST")
-    monkeypatch.setenv("MNIST_SOURCE", source)
+    monkeypatch.setenv("MNIST_SOURCE", require_mnist())
     outputs[0].parent.mkdir(parents=True)
     outputs[0].write_bytes(b"old train")
 
@@ -167,10 +159,7 @@ def test_failing_source_leaves_outputs_untouched(outputs, tmp_path, monkeypatch,
 
 def test_bad_params_is_a_clean_error(outputs, monkeypatch, capsys):
     config.PARAMS_FILE.write_text("data:\n  subset: 0\n  validation: holdout\n  val_size: 0\n  test_subset: 0\n")
-    source = real_source()
-    if source is None:
-        pytest.skip("no offline MNIST")
-    monkeypatch.setenv("MNIST_SOURCE", source)
+    monkeypatch.setenv("MNIST_SOURCE", require_mnist())
     with pytest.raises(SystemExit):
         prepare.main()
     assert capsys.readouterr().err.startswith("prepare: error: data.val_size must be between 1 and 59999")

@@ -27,7 +27,7 @@ import numpy as np
 import psutil
 import pytest
 
-from conftest import VENV_BIN, Project, make_project, mnist_source, small_params
+from conftest import VENV_BIN, Project, make_project, require_mnist, small_params
 
 pytestmark = pytest.mark.slow
 
@@ -56,8 +56,7 @@ def template(tmp_path_factory) -> Project:
     """The project, made once: every run below is a copy of it, so all of them run the same code
     even while stages/*.py is being edited in the working tree the tests were started from
     (a copy of a git + DVC repo is a working repo; DVC's state lives outside it, per path)."""
-    if not mnist_source().exists():
-        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    require_mnist()
     project = make_project(tmp_path_factory.mktemp("template"), params())
     project.run("dvc repro prepare")  # validate and prepare once, not in every copy
     return project

@@ -16,7 +16,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import mnist_source
+from conftest import require_mnist
 
 N_TRAIN, N_VAL, EPOCHS = 256, 200, 3
 TRUE_LABEL_SHARE = 0.3
@@ -45,11 +45,10 @@ def arch(optimizer: str = "adadelta") -> dict:
 @pytest.fixture(scope="module")
 def data():
     """(train, val) as train() takes them: float32 images in [0, 1] with a channel axis, int32 labels."""
-    if not mnist_source().exists():
-        pytest.skip(f"no MNIST at {mnist_source()} (set MNIST_SOURCE)")
+    source = require_mnist()
     from stages.mnist import load_mnist
 
-    arrays = load_mnist(str(mnist_source()))
+    arrays = load_mnist(source)
     x, y = arrays["x_train"], arrays["y_train"]
 
     def scale(images):
