@@ -6,7 +6,7 @@ PYTHON_SYSTEM ?= python3.11
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test venv dvc-sync benchmark clean-resume
+.PHONY: run test venv dvc-sync clean-resume
 
 run: $(VENV)/.installed
 	dvc repro
@@ -18,6 +18,8 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON_SYSTEM) >/dev/null || { echo "needs $(PYTHON_SYSTEM) (set PYTHON_SYSTEM=...)"; exit 1; }
+	@if [ -x $(VENV)/bin/python ] && ! $(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; \
+	then echo "$(VENV) was made with another Python than 3.11: rm -rf $(VENV) and rerun"; exit 1; fi
 	test -x $(VENV)/bin/python || $(PYTHON_SYSTEM) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
