@@ -215,6 +215,22 @@ def load_notebook(path: Path | str, root: Path | str | None = None) -> dict:
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
+def _history_row(row: dict) -> dict[str, float]:
+    """One csv.DictReader row of a history.csv as floats, empty cells left out; ValueError
+    completing "line N..." when a cell is not a number or the row is longer than the header."""
+    if None in row:
+        raise ValueError(" has more values than the header")
+    values = {}
+    for key, value in row.items():
+        if value in (None, ""):
+            continue
+        try:
+            values[key] = float(value)
+        except ValueError:
+            raise ValueError(f", column {key!r}: {value!r} is not a number") from None
+    return values
+
+
 def load_history(path: Path | str, stage: str | None = None, root: Path | str | None = None) -> list[dict] | None:
     """Rows of a history.csv as floats, or None when the file does not exist. ReportError on
     a value that is not a number, naming the file (relative to `root` when given) and the
@@ -227,18 +243,10 @@ def load_history(path: Path | str, stage: str | None = None, root: Path | str | 
     try:
         with open(path, newline="") as f:
             for line, row in enumerate(csv.DictReader(f), start=2):
-                if None in row:
-                    raise ReportError(f"{shown}: line {line} has more values than the header{_rerun(stage)}")
-                values = {}
-                for key, value in row.items():
-                    if value in (None, ""):
-                        continue
-                    try:
-                        values[key] = float(value)
-                    except ValueError:
-                        raise ReportError(f"{shown}: line {line}, column {key!r}: {value!r} is not a number"
-                                          f"{_rerun(stage)}") from None
-                rows.append(values)
+                try:
+                    rows.append(_history_row(row))
+                except ValueError as e:
+                    raise ReportError(f"{shown}: line {line}{e}{_rerun(stage)}") from None
     except (csv.Error, UnicodeDecodeError) as e:
         raise ReportError(f"{shown}: not a readable CSV file ({e}){_rerun(stage)}") from None
     return rows
