@@ -26,7 +26,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 dvc-sync: $(VENV)/.installed  ## after adding or removing an architecture in params.yaml
-	python -m stages.dvc_sync
+	python -m stages.tools.dvc_sync
 
 clean-resume:  ## forget interrupted runs' resume state
 	rm -rf .resume

@@ -148,7 +148,7 @@ def run_notebook(config, params, arch, phase, data, callbacks, epochs):
 def check_notebook_model(config, arch, params) -> None:
     """The written-out model must be the builder's, layer for layer."""
     from benchmarks import notebook
-    from stages.architectures import build_model
+    from stages.model.builder import build_model
 
     ours = build_model(config["arch"], arch, params["model"]["input_shape"])
     theirs = notebook.build(config["arch"], arch)
@@ -169,10 +169,10 @@ def main() -> None:
     if config["kind"] == "project":
         import stages.train  # noqa: F401  (its environment defaults, as `python -m stages.train` gets them)
 
-    from stages import config as stage_config
-    from stages.mnist import load_mnist
+    from stages.common import layout
+    from stages.mnist.source import load_mnist
 
-    params = stage_config.load_params(config.get("params_file") or stage_config.PARAMS_FILE)
+    params = layout.load_params(config.get("params_file") or layout.PARAMS_FILE)
     arch = params["architectures"][config["arch"]]
     arrays = load_mnist(config["mnist"])
     if config["kind"] == "notebook":

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def child(args) -> None:
     import numpy as np
 
-    from stages import config
-    from stages.checkpoint import ResumeState
-    from stages.mnist import load_mnist
+    from stages.common import layout
+    from stages.training.resume import ResumeState
+    from stages.mnist.source import load_mnist
     from stages.train import train
 
     arrays = load_mnist(args.mnist)
@@ -37,7 +37,7 @@ def child(args) -> None:
     scale = lambda images: (images.astype(np.float32) / 255.0)[..., np.newaxis]  # noqa: E731  (load_split's)
     data = (scale(x[:args.train]), y[:args.train].astype(np.int32)), \
         (scale(x[50000:50000 + args.val]), y[50000:50000 + args.val].astype(np.int32))
-    params = config.load_params()
+    params = layout.load_params()
     state = ResumeState(Path(args.resume), {"check": args.arch}) if args.resume else None
     model, history, info = train(args.arch, params["architectures"][args.arch], *data, epochs=args.epochs,
                                  batch_size=params["train"]["batch_size"], seed=0, restore_best=False,

@@ -72,7 +72,7 @@ def setup(clone: Path, base: Path, env: dict, dvc: list[str], log: Path, args) -
     params["data"].update(subset=args.subset, val_size=500, test_subset=500)
     params["train"].update(epochs=1, eval_batch_size=500)
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run([sys.executable, "-m", "stages.dvc_sync"], clone, env, log)
+    run([sys.executable, "-m", "stages.tools.dvc_sync"], clone, env, log)
     n_arch = len(params["architectures"])
     n_runs = n_arch * (1 + len(params["train"]["extra_seeds"]))
     print(f"first `dvc repro` ({n_arch} architectures, {n_runs} training runs of 1 epoch on "

@@ -24,8 +24,8 @@ if __package__ in (None, ""):
 
 from benchmarks._lockstep import alternate, fmt_runs, load_average, median, now
 from benchmarks.train_throughput import DEFAULT_MNIST
-from stages import config as stage_config
-from stages.shapes import forward_flops
+from stages.common import layout
+from stages.model.shapes import forward_flops
 
 ON, OFF = {"TF_ENABLE_ONEDNN_OPTS": "1"}, {"TF_ENABLE_ONEDNN_OPTS": "0"}
 
@@ -97,7 +97,7 @@ def run_group(key, args, params, flops) -> None:
     steps = args.xla_steps if key == "xla" else args.steps
     phases = phases_for(phase_names, argparse.Namespace(**{**vars(args), "steps": steps}))
     common = {"arch": args.arch, "mnist": args.mnist, "batch_size": params["train"]["batch_size"],
-              "phases": phases, "params_file": str(stage_config.PARAMS_FILE)}
+              "phases": phases, "params_file": str(layout.PARAMS_FILE)}
     print(f"\n== {key}: {title}; {args.arch}, {args.repeats} alternating runs per variant "
           f"({now()}, load {load_average()})", flush=True)
     result = alternate({name: {**common, **config} for name, config in variants.items()},
@@ -151,7 +151,7 @@ def main(argv=None) -> None:
     unknown = set(args.groups) - set(GROUPS)
     if unknown:
         parser.error(f"unknown groups {', '.join(sorted(unknown))}; see --list")
-    params = stage_config.load_params()
+    params = layout.load_params()
     flops = forward_flops(params["architectures"][args.arch]["layers"], params["model"]["input_shape"])
     for key in args.groups or GROUPS:
         run_group(key, args, params, flops)

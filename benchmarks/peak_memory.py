@@ -38,7 +38,7 @@ def child(args) -> None:
     import numpy as np
 
     speed_fields = json.loads(args.speed)
-    from stages import config
+    from stages.common import layout
     from stages import train as stage
 
     import keras
@@ -51,7 +51,7 @@ def child(args) -> None:
             if batch + 1 >= args.steps:
                 self.model.stop_training = True
 
-    params = config.load_params()
+    params = layout.load_params()
     settings = params["train"]
     _, _, info = stage.train(args.arch, params["architectures"][args.arch], train_data, val_data, epochs=1,
                              batch_size=settings["batch_size"], seed=settings["seed"],
@@ -80,7 +80,7 @@ def main(argv=None) -> None:
           f"validation on 10,000 images included)")
     import numpy as np
 
-    from stages.mnist import load_mnist
+    from stages.mnist.source import load_mnist
     from stages.prepare import split
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,7 @@ Two worker processes, one per variant, take turns (A B, B A, ...; see benchmarks
             pipeline, its speed settings, op determinism, per-epoch reseeding), batch 128.
 Training steps: images/s over `--repeats` timed chunks of `--steps` steps each, after
 `--warmup` untimed steps; validation excluded. GFLOP/s = images/s x 3 x forward FLOPs per
-image (stages.shapes.forward_flops), against the CPU's fp32 peak. Then the end-to-end time
+image (stages.model.shapes.forward_flops), against the CPU's fp32 peak. Then the end-to-end time
 of an epoch, validation included, on a subset epoch (`--subset` training images, a fifth as
 many validation images, the ratio of the real 50,000/10,000 split), after one untimed epoch.
 """
@@ -29,10 +29,10 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/train_throug
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._lockstep import alternate, cpu_peak, fmt_runs, load_average, median, now
-from stages import config as stage_config
-from stages.shapes import forward_flops
+from stages.common import layout
+from stages.model.shapes import forward_flops
 
-DEFAULT_MNIST = os.environ.get("MNIST_SOURCE") or str(stage_config.ROOT.parent / "shared" / "data" / "mnist")
+DEFAULT_MNIST = os.environ.get("MNIST_SOURCE") or str(layout.ROOT.parent / "shared" / "data" / "mnist")
 
 
 def worker_configs(args, params) -> dict:
@@ -70,7 +70,7 @@ def report(args, params, s) -> None:
           f"steps per variant ({args.steps * batch:,} images), after {args.warmup} untimed warm-up steps; "
           f"validation excluded")
     print(f"Cost: 3 x {s['forward_mflop']:.1f} MFLOP forward = {s['train_mflop_per_image']:.1f} MFLOP per "
-          f"training image (stages.shapes.forward_flops)")
+          f"training image (stages.model.shapes.forward_flops)")
     print(f"CPU fp32 peak: {s['peak_derivation']}")
     for name, started in s["started"].items():
         print(f"  {name:8s} TF {started['tensorflow']}, TF_ENABLE_ONEDNN_OPTS={started['onednn']}, "
@@ -116,13 +116,13 @@ def main(argv=None) -> None:
     parser.add_argument("--no-epoch", action="store_true", help="skip the end-to-end epoch measurement")
     parser.add_argument("--peak-gflops", type=float, default=None, help="the CPU's fp32 peak, if not derived")
     parser.add_argument("--mnist", default=DEFAULT_MNIST, help=f"MNIST folder or URL (default {DEFAULT_MNIST})")
-    parser.add_argument("--params", type=Path, default=stage_config.PARAMS_FILE)
+    parser.add_argument("--params", type=Path, default=layout.PARAMS_FILE)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--log-dir", type=Path, default=None, help="workers' logs (default: a temporary folder)")
     args = parser.parse_args(argv)
     if args.repeats < 3:
         parser.error("--repeats must be at least 3")
-    params = stage_config.load_params(args.params)
+    params = layout.load_params(args.params)
     if args.arch not in params["architectures"]:
         parser.error(f"unknown architecture {args.arch!r}; one of: {', '.join(params['architectures'])}")
 

@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import yaml
 
-from stages import config
-from stages.io import atomic_path
-from stages.mnist import MnistError, describe_source, load_mnist
+from stages.common import layout
+from stages.common.atomic import atomic_path
+from stages.mnist.source import MnistError, describe_source, load_mnist
 
 VALIDATIONS = ("holdout", "test")
 DATA_KEYS = ("subset", "validation", "val_size", "test_subset")
@@ -70,12 +70,12 @@ def split(
 
 
 def _data_params() -> dict:
-    data = config.load_params(config.PARAMS_FILE).get("data")
+    data = layout.load_params(layout.PARAMS_FILE).get("data")
     if not isinstance(data, dict):
-        raise ValueError(f"{config.PARAMS_FILE}: missing section `data`")
+        raise ValueError(f"{layout.PARAMS_FILE}: missing section `data`")
     missing = [key for key in DATA_KEYS if key not in data]
     if missing:
-        raise ValueError(f"{config.PARAMS_FILE}: missing " + ", ".join(f"data.{k}" for k in missing))
+        raise ValueError(f"{layout.PARAMS_FILE}: missing " + ", ".join(f"data.{k}" for k in missing))
     return {key: data[key] for key in DATA_KEYS}
 
 
@@ -85,7 +85,7 @@ def main() -> None:
         params = _data_params()
         # everything is loaded and checked before the first write: a failure leaves old outputs
         splits = split(load_mnist(source), **params)
-        for name, path in (("train", config.TRAIN_FILE), ("val", config.VAL_FILE), ("test", config.TEST_FILE)):
+        for name, path in (("train", layout.TRAIN_FILE), ("val", layout.VAL_FILE), ("test", layout.TEST_FILE)):
             x, y = splits[name]
             with atomic_path(path) as tmp:  # tmp ends in .npz, so np.savez keeps its name
                 np.savez(tmp, x=x, y=y)

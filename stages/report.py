@@ -32,13 +32,15 @@ import numpy as np
 import yaml
 from prettytable import PrettyTable, TableStyle
 
-from stages import config, figures, stats, validate
-from stages.architectures import LAYER_TYPES, layer_arguments
-from stages.io import atomic_path, read_json, write_text
+from stages import validate
+from stages.common import layout
+from stages.reporting import figures, stats
+from stages.model.layers import LAYER_TYPES, layer_arguments
+from stages.common.atomic import atomic_path, read_json, write_text
 
 DASH = "—"
-NOTEBOOK_FILE = config.ROOT / "reference" / "notebook.yaml"
-PARETO_FIGURE = config.PLOTS_DIR / "pareto.png"
+NOTEBOOK_FILE = layout.ROOT / "reference" / "notebook.yaml"
+PARETO_FIGURE = layout.PLOTS_DIR / "pareto.png"
 BOOTSTRAP_RESAMPLES = 10000
 NOTEBOOK_EPOCHS = 15  # what the notebook's final figures were trained for (REFERENCE.md)
 NOISE_NOTE = ("one seed per architecture cannot measure how large that noise is; "
@@ -57,19 +59,19 @@ class ReportError(Exception):
 
 
 def at(root: Path | str, path: Path) -> Path:
-    """`path` (a file of the project under config.ROOT) moved under another project root."""
-    return Path(root) / Path(path).relative_to(config.ROOT)
+    """`path` (a file of the project under layout.ROOT) moved under another project root."""
+    return Path(root) / Path(path).relative_to(layout.ROOT)
 
 
 def run_files(root: Path | str, arch: str, seed: int | None = None) -> dict[str, Path]:
-    """The files of one run (config.RunPaths' layout) under `root`."""
-    paths = config.RunPaths(arch, seed)
+    """The files of one run (layout.RunPaths' layout) under `root`."""
+    paths = layout.RunPaths(arch, seed)
     return {"metrics": at(root, paths.metrics), "history": at(root, paths.history),
             "confusion": at(root, paths.confusion)}
 
 
 def output_files(root: Path | str) -> dict[str, Path]:
-    return {"summary": at(root, config.SUMMARY_FILE), "comparison": at(root, config.COMPARISON_FIGURE),
+    return {"summary": at(root, layout.SUMMARY_FILE), "comparison": at(root, layout.COMPARISON_FIGURE),
             "pareto": at(root, PARETO_FIGURE)}
 
 
@@ -143,7 +145,7 @@ def _joined(values: list[str]) -> str:
 
 def describe(arch_spec: dict) -> dict:
     """What distinguishes an architecture, derived from its layer specs (Keras' defaults
-    applied as `stages.architectures` applies them): conv layer count, kernels, padding,
+    applied as `stages.model.builder` applies them): conv layer count, kernels, padding,
     strides of conv and pooling layers, activations, batch normalization."""
     convs, pools, dense = [], [], []
     batchnorm = 0
@@ -305,7 +307,7 @@ def check_report_params(params: dict) -> tuple[float, float, list[dict]]:
     return float(section["alpha"]), float(section["reproduction_tolerance"]), section["comparisons"]
 
 
-def load_runs(params: dict, root: Path | str = config.ROOT, notebook: dict | None = None) -> dict[str, dict]:
+def load_runs(params: dict, root: Path | str = layout.ROOT, notebook: dict | None = None) -> dict[str, dict]:
     """One record per architecture of params.yaml, in its order: the main run's metrics and
     history, the test accuracy of every seed found, the notebook's figures and describe().
 
@@ -361,7 +363,7 @@ def seed_summary(run: dict) -> dict:
     return stats.mean_ci(list(run["seeds"].values()))
 
 
-def compare_pair(run_a: dict, run_b: dict, predictions: dict, root: Path | str = config.ROOT) -> dict:
+def compare_pair(run_a: dict, run_b: dict, predictions: dict, root: Path | str = layout.ROOT) -> dict:
     """McNemar and paired bootstrap on the main runs' predictions, Welch over seeds."""
     a, b = run_a["id"], run_b["id"]
     actual_a, pred_a = predictions[a]
@@ -380,7 +382,7 @@ def compare_pair(run_a: dict, run_b: dict, predictions: dict, root: Path | str =
     return {"a": a, "b": b, "mcnemar": mcnemar, "bootstrap": bootstrap, "welch": welch}
 
 
-def significance(runs: dict, comparisons: list[dict], alpha: float, root: Path | str = config.ROOT) -> list[dict]:
+def significance(runs: dict, comparisons: list[dict], alpha: float, root: Path | str = layout.ROOT) -> list[dict]:
     """Every pair of every comparison, in order, with Holm-adjusted p-values over all the
     pairs of the report (a pair listed twice, in either order, counts once) and the
     verdict sentences."""
@@ -666,7 +668,7 @@ def conclusions(results: list[dict], comparisons: list[dict], alpha: float) -> l
     return lines
 
 
-def build(params: dict, root: Path | str = config.ROOT, notebook: dict | None = None) -> dict:
+def build(params: dict, root: Path | str = layout.ROOT, notebook: dict | None = None) -> dict:
     """Everything the report shows, computed from the inputs under `root` (writes nothing):
     {"runs", "results", "blocks"} where blocks are strings or PrettyTables in order."""
     alpha, tolerance, comparisons = check_report_params(params)
@@ -731,14 +733,14 @@ def render(blocks: list, markdown: bool) -> str:
 # --------------------------------------------------------------------------- stage
 
 
-def run(root: Path | str = config.ROOT, params: dict | None = None, draw_figures: bool = True) -> dict:
+def run(root: Path | str = layout.ROOT, params: dict | None = None, draw_figures: bool = True) -> dict:
     """Build everything, then write the three outputs under `root` (nothing on any error).
     Returns build()'s result plus "markdown", "terminal" and "outputs"."""
     root = Path(root)
     if params is None:
-        params_file = at(root, config.PARAMS_FILE)
+        params_file = at(root, layout.PARAMS_FILE)
         try:
-            params = config.load_params(params_file)
+            params = layout.load_params(params_file)
         except OSError as e:
             raise ReportError(f"{_rel(params_file, root)}: {e.strerror or e}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as e:
@@ -764,7 +766,7 @@ def run(root: Path | str = config.ROOT, params: dict | None = None, draw_figures
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=config.ROOT,
+    parser.add_argument("--root", type=Path, default=layout.ROOT,
                         help="project directory holding params.yaml, metrics/ and plots/ (default: this project)")
     args = parser.parse_args(argv)
     try:

@@ -3,7 +3,7 @@
 A typo in params.yaml would otherwise surface as a Keras traceback an hour into
 `dvc repro`, or, in the `report` section, as a report error after every model has
 trained. This module checks the file against the vocabulary of
-`stages.architectures` and the shape inference of `stages.shapes`, and the report's
+`stages.model.builder` and the shape inference of `stages.model.shapes`, and the report's
 comparisons against the architecture ids; it imports neither Keras nor TensorFlow,
 so it runs in a fraction of a second.
 
@@ -25,10 +25,10 @@ from typing import Callable, Optional
 
 import yaml
 
-from stages.architectures import ACTIVATIONS, LAYER_TYPES, OPTIMIZERS, PADDINGS
-from stages.config import PARAMS_FILE
-from stages.io import write_text
-from stages.shapes import ShapeError, output_shape
+from stages.model.layers import ACTIVATIONS, LAYER_TYPES, OPTIMIZERS, PADDINGS
+from stages.common.layout import PARAMS_FILE
+from stages.common.atomic import write_text
+from stages.model.shapes import ShapeError, output_shape
 
 MNIST_TRAIN_SIZE = 60000
 MNIST_TEST_SIZE = 10000
@@ -36,7 +36,7 @@ MNIST_TEST_SIZE = 10000
 # images with one channel axis added; any other shape fails only inside Keras' fit.
 MNIST_INPUT_SHAPE = (28, 28, 1)
 
-SECTIONS = ("data", "train", "model", "architectures", "report")
+SECTIONS = ("data", "train", "model", "numerics", "architectures", "report")
 ARCH_KEYS = ("layers", "optimizer")
 REPORT_KEYS = ("alpha", "reproduction_tolerance", "comparisons")
 COMPARISON_KEYS = ("title", "architectures", "pairs")
@@ -186,7 +186,7 @@ def _seed_list(key, value):
 _fraction = _number(0, low_inclusive=True, high=1)
 _positive = _number(0, low_inclusive=False)
 
-# One checker per layer argument and optimizer hyperparameter of stages.architectures.
+# One checker per layer argument and optimizer hyperparameter of stages.model.builder.
 ARG_CHECKS: dict[str, Checker] = {
     "filters": _integer(1),
     "units": _integer(1),
@@ -293,6 +293,19 @@ def _check_model(params: dict):
     checks = {"input_shape": _input_shape, "num_classes": _integer(2)}
     errors, model = _check_section(params, "model", checks, "{input_shape: [28, 28, 1], num_classes: 10}")
     return errors, model.get("input_shape"), model.get("num_classes")
+
+
+def _version(key, value):
+    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+)*\S*", value):
+        return _wrong_type(key, value, "a version string such as 2.21.0")
+    return None
+
+
+def _check_numerics(params: dict) -> list[str]:
+    checks = {"threads": _integer(1), "onednn": _boolean, "device": _choice(("cpu", "gpu")),
+              "tensorflow": _version, "keras": _version, "numpy": _version}
+    errors, _ = _check_section(params, "numerics", checks, "{threads: 2, onednn: true, device: cpu, ...}")
+    return errors
 
 
 # --- architectures ----------------------------------------------------------------------
@@ -526,6 +539,8 @@ def validate_params(params: dict, mnist_train_size: int = MNIST_TRAIN_SIZE) -> l
     if "model" in params:
         model_errors, input_shape, num_classes = _check_model(params)
         errors += model_errors
+    if "numerics" in params:
+        errors += _check_numerics(params)
     if "architectures" in params:
         errors += _check_architectures(params, input_shape, num_classes)
     if "report" in params:
@@ -594,7 +609,7 @@ def _load(path: Path | str) -> tuple[dict, list[str]]:
 
 
 def load_params_strict(path: Path | str = PARAMS_FILE) -> dict:
-    """Read params.yaml like `config.load_params`, but refuse duplicate mapping keys
+    """Read params.yaml like `layout.load_params`, but refuse duplicate mapping keys
     anywhere (DuplicateKeyError, naming each key and line); unreadable, unparsable or
     non-mapping files raise a ParamsError naming the file."""
     params, duplicates = _load(path)

@@ -15,6 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PROJECT_FILES = ["stages", "reference", "params.yaml", "pyproject.toml", "metrics/seeds/.gitkeep"]
 
+# In-process tests import TensorFlow in whatever order pytest collects them; the stages'
+# numerics.configure() refuses a TensorFlow loaded with other oneDNN settings than params.yaml's.
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if yaml.safe_load((ROOT / "params.yaml").read_text())["numerics"]["onednn"] else "0"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 
 def mnist_source() -> str:
     """Where tests take the real MNIST from: MNIST_SOURCE (a folder or URL prefix), else ../shared/data/mnist."""
@@ -66,7 +71,7 @@ class Project:
 
     def write_params(self, params: dict) -> None:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        self.run("python -m stages.dvc_sync")
+        self.run("python -m stages.tools.dvc_sync")
 
     def read(self, relative: str) -> str:
         return (self.path / relative).read_text()

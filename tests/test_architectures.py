@@ -6,9 +6,10 @@ import math
 
 import pytest
 
-from stages.architectures import build_model, build_optimizer, compile_model, layer_arguments
-from stages.config import load_params
-from stages.shapes import forward_flops, layer_shapes
+from stages.model.builder import build_model, build_optimizer, compile_model
+from stages.model.layers import layer_arguments
+from stages.common.layout import load_params
+from stages.model.shapes import forward_flops, layer_shapes
 
 PARAMS = load_params()
 ARCHITECTURES = PARAMS["architectures"]

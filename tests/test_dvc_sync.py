@@ -1,4 +1,4 @@
-"""stages.dvc_sync: dvc.yaml is what params.yaml gives, and stays so when architectures change.
+"""stages.tools.dvc_sync: dvc.yaml is what params.yaml gives, and stays so when architectures change.
 
 Fast: no DVC, no TensorFlow. The per-architecture stages are DVC `foreach`/`matrix`
 templates; only the report's dependencies and the top-level plots are spelled out per
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repo on the path
     sys.path.insert(0, str(ROOT))
 
-from stages import dvc_sync  # noqa: E402
-from stages.config import load_params  # noqa: E402
+from stages.tools import dvc_sync  # noqa: E402
+from stages.common.layout import load_params  # noqa: E402
 
 NEW = "conv2_k3_wide"  # an architecture that params.yaml does not have
 
@@ -65,7 +65,7 @@ def test_committed_dvc_yaml_is_in_sync_with_params(params):
         diff = "".join(list(difflib.unified_diff(current.splitlines(True), expected.splitlines(True),
                                                  "dvc.yaml (on disk)", "dvc.yaml (from params.yaml)"))[:60])
         pytest.fail("dvc.yaml is out of date with params.yaml (architecture added, removed or renamed?): "
-                    "run `python -m stages.dvc_sync` and commit dvc.yaml\n" + diff, pytrace=False)
+                    "run `python -m stages.tools.dvc_sync` and commit dvc.yaml\n" + diff, pytrace=False)
 
 
 def test_every_architecture_of_params_is_in_dvc_yaml(params):
@@ -73,8 +73,8 @@ def test_every_architecture_of_params_is_in_dvc_yaml(params):
     deps = dvc["stages"]["report"]["deps"]
     plots = plots_by_id(dvc)
     for arch in params["architectures"]:
-        assert f"metrics/{arch}.json" in deps, f"{arch}: run `python -m stages.dvc_sync`"
-        assert f"{arch}_confusion" in plots, f"{arch}: run `python -m stages.dvc_sync`"
+        assert f"metrics/{arch}.json" in deps, f"{arch}: run `python -m stages.tools.dvc_sync`"
+        assert f"{arch}_confusion" in plots, f"{arch}: run `python -m stages.tools.dvc_sync`"
 
 
 def test_render_of_an_added_architecture_wires_its_report_deps_and_plots(params):
@@ -143,7 +143,7 @@ def test_train_stage_params_leave_out_extra_seeds(params):
 
 
 def _copy_for_sync(tmp_path: Path, params: dict) -> Path:
-    """A minimal tree where `python -m stages.dvc_sync` works on its own params.yaml and dvc.yaml."""
+    """A minimal tree where `python -m stages.tools.dvc_sync` works on its own params.yaml and dvc.yaml."""
     shutil.copytree(ROOT / "stages", tmp_path / "stages", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return tmp_path
@@ -152,8 +152,8 @@ def _copy_for_sync(tmp_path: Path, params: dict) -> Path:
 def _sync(path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # `python -m` puts the working directory first on sys.path: the copy's stages package runs,
-    # and its config.ROOT (so params.yaml and dvc.yaml) is the copy.
-    return subprocess.run([sys.executable, "-m", "stages.dvc_sync", *args], cwd=path, env=env,
+    # and its layout.ROOT (so params.yaml and dvc.yaml) is the copy.
+    return subprocess.run([sys.executable, "-m", "stages.tools.dvc_sync", *args], cwd=path, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -174,7 +174,7 @@ def test_check_exits_1_on_a_stale_dvc_yaml_and_0_in_sync(tmp_path, params):
     (path / "params.yaml").write_text(yaml.safe_dump(with_new_architecture(params), sort_keys=False))
     stale = _sync(path, "--check")
     assert stale.returncode == 1
-    assert "python -m stages.dvc_sync" in stale.stderr
+    assert "python -m stages.tools.dvc_sync" in stale.stderr
     assert (path / "dvc.yaml").read_text() == dvc_sync.render(params), "--check must not write"
 
     regenerated = _sync(path)

@@ -172,7 +172,7 @@ def test_adding_an_architecture_schedules_only_its_own_stages(baseline):
     params = yaml.safe_load(baseline.read("params.yaml"))
     params["architectures"]["conv2_k3_copy"] = copy.deepcopy(params["architectures"][TUNED])
     try:
-        baseline.write_params(params)  # and `python -m stages.dvc_sync`
+        baseline.write_params(params)  # and `python -m stages.tools.dvc_sync`
         assert "metrics/conv2_k3_copy.json" in baseline.read("dvc.yaml")
         status = run_json(baseline, "dvc status --json")
     finally:
@@ -193,7 +193,7 @@ def test_an_architecture_added_without_dvc_sync_stops_repro_at_validate(baseline
         restore()
         baseline.run("dvc checkout")  # repro removed validate's stamp before running it
     assert failed.returncode != 0
-    assert "run `python -m stages.dvc_sync`" in failed.stderr + failed.stdout
+    assert "run `python -m stages.tools.dvc_sync`" in failed.stderr + failed.stdout
     assert ran_stages(failed.stdout) == {"validate"}, "nothing after validate ran"
     assert "Data and pipelines are up to date" in baseline.run("dvc status").stdout
 

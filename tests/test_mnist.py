@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages import mnist  # noqa: E402
-from stages.mnist import FILES, MnistError, load_mnist, parse_idx  # noqa: E402
+from stages.mnist import source as mnist  # noqa: E402
+from stages.mnist.source import FILES, MnistError, load_mnist, parse_idx  # noqa: E402
 
 from conftest import require_mnist  # noqa: E402
 

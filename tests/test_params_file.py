@@ -15,7 +15,7 @@ import pytest
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-from stages.config import PARAMS_FILE
+from stages.common.layout import PARAMS_FILE
 
 
 def changed_lines(before: str, after: str) -> list[str]:

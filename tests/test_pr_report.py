@@ -1,4 +1,4 @@
-"""stages.pr_report: render() on hand-written DVC diffs, then the CLI on a real throwaway git + DVC repo."""
+"""stages.tools.pr_report: render() on hand-written DVC diffs, then the CLI on a real throwaway git + DVC repo."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stages import pr_report
-from stages.pr_report import render
+from stages.tools import pr_report
+from stages.tools.pr_report import render
 
 ROOT = Path(__file__).resolve().parent.parent  # the repo that holds `stages/`
 DVC = Path(sys.executable).parent / "dvc"     # the venv's dvc, also when the venv is not activated
@@ -265,7 +265,7 @@ def write_metrics(repo: Path, metrics: dict) -> None:
 
 
 def report(repo: Path, *args, check: bool = True) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "stages.pr_report", *args], repo, check=check)
+    return run([sys.executable, "-m", "stages.tools.pr_report", *args], repo, check=check)
 
 
 OLD = {"a": {"test_accuracy": 0.98, "test_loss": 0.06, "params": 1000, "train_seconds": 10.0},
@@ -303,7 +303,7 @@ def test_cli_against_previous_commit(two_commits):
 def test_cli_out_file_and_head_option(two_commits):
     write_metrics(two_commits, {"a": {**NEW["a"], "test_accuracy": 0.5}})  # uncommitted
     try:
-        run([sys.executable, "-m", "stages.pr_report", "--base", "HEAD~1", "--out", "out/report.md",
+        run([sys.executable, "-m", "stages.tools.pr_report", "--base", "HEAD~1", "--out", "out/report.md",
              "--plots", "plots/comparison.png"], two_commits)
         text = (two_commits / "out" / "report.md").read_text()
         assert table_row(text, "a")[2] == "50.00%"  # the working tree by default

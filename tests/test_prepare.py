@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from stages import config, prepare  # noqa: E402
+from stages import prepare
+from stages.common import layout  # noqa: E402
 from stages.prepare import split  # noqa: E402
 
 from conftest import require_mnist  # noqa: E402
@@ -100,11 +101,11 @@ def outputs(tmp_path, monkeypatch):
     """Redirect params.yaml and the three outputs into tmp_path; returns (train, val, test)."""
     params = tmp_path / "params.yaml"
     params.write_text("data:\n  subset: 500\n  validation: holdout\n  val_size: 200\n  test_subset: 100\n")
-    monkeypatch.setattr(config, "PARAMS_FILE", params)
-    monkeypatch.setattr(config, "DATA_DIR", tmp_path / "data")  # URL sources cache here, not in the repo
+    monkeypatch.setattr(layout, "PARAMS_FILE", params)
+    monkeypatch.setattr(layout, "DATA_DIR", tmp_path / "data")  # URL sources cache here, not in the repo
     paths = tuple(tmp_path / "prepared" / f"{name}.npz" for name in ("train", "val", "test"))
     for attr, path in zip(("TRAIN_FILE", "VAL_FILE", "TEST_FILE"), paths):
-        monkeypatch.setattr(config, attr, path)
+        monkeypatch.setattr(layout, attr, path)
     return paths
 
 
@@ -158,7 +159,7 @@ def test_failing_source_leaves_outputs_untouched(outputs, tmp_path, monkeypatch,
 
 
 def test_bad_params_is_a_clean_error(outputs, monkeypatch, capsys):
-    config.PARAMS_FILE.write_text("data:\n  subset: 0\n  validation: holdout\n  val_size: 0\n  test_subset: 0\n")
+    layout.PARAMS_FILE.write_text("data:\n  subset: 0\n  validation: holdout\n  val_size: 0\n  test_subset: 0\n")
     monkeypatch.setenv("MNIST_SOURCE", require_mnist())
     with pytest.raises(SystemExit):
         prepare.main()

@@ -13,7 +13,7 @@ import re
 import pytest
 import yaml
 
-from stages.config import ROOT
+from stages.common.layout import ROOT
 
 README = ROOT / "README.md"
 NOTEBOOK = ROOT / "reference" / "notebook.yaml"

@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 import yaml
 
-from stages import config, figures, prepare, report, stats
-from stages.shapes import forward_flops
+from stages import prepare, report
+from stages.common import layout
+from stages.reporting import figures, stats
+from stages.model.shapes import forward_flops
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -407,11 +409,11 @@ def _stamp(path: Path):
 
 def test_cli_process_without_keras(project):
     """`--root` is honoured: the outputs go to the given project, and the repository's own
-    (config.ROOT's) summary and figures are left alone; no Keras is imported."""
+    (layout.ROOT's) summary and figures are left alone; no Keras is imported."""
     code = ("import sys; from stages import report; report.main(['--root', sys.argv[1]]); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')]; "
             "assert not bad, bad")
-    assert config.ROOT == ROOT
+    assert layout.ROOT == ROOT
     repo_outputs = list(report.output_files(ROOT).values())
     before = [_stamp(path) for path in repo_outputs]
     result = subprocess.run([sys.executable, "-c", code, str(project)], cwd=ROOT, capture_output=True, text=True)

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from stages.stats import (  # noqa: E402
+from stages.reporting.stats import (  # noqa: E402
     format_p,
     holm,
     mcnemar,

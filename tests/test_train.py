@@ -1,4 +1,4 @@
-"""stages.train.train() and stages.checkpoint.ResumeState, in-process, on a few hundred real MNIST images.
+"""stages.train.train() and stages.training.resume.ResumeState, in-process, on a few hundred real MNIST images.
 
 Every run uses a tiny architecture (with dropout, so the per-epoch reseeding matters) and a
 *misleading* validation set: 30% of its images carry their true label and 70% the next digit's.
@@ -46,7 +46,11 @@ def arch(optimizer: str = "adadelta") -> dict:
 def data():
     """(train, val) as train() takes them: float32 images in [0, 1] with a channel axis, int32 labels."""
     source = require_mnist()
-    from stages.mnist import load_mnist
+    from stages.common.layout import load_params
+    from stages.mnist.source import load_mnist
+    from stages.training import numerics
+
+    numerics.configure(load_params()["numerics"])  # op determinism, threads and oneDNN as the stage has them
 
     arrays = load_mnist(source)
     x, y = arrays["x_train"], arrays["y_train"]
@@ -61,7 +65,7 @@ def data():
 
 
 def run(data, *, optimizer="adadelta", epochs=EPOCHS, seed=0, state=None, **kwargs):
-    from stages.train import train
+    from stages.training.loop import train
 
     return train(ARCH_ID, arch(optimizer), *data, epochs=epochs, seed=seed, state=state, **{**FIXED, **kwargs})
 
@@ -98,7 +102,7 @@ def column(history, key) -> np.ndarray:
 
 
 def fresh_model(optimizer="adadelta"):
-    from stages.architectures import build_model, compile_model
+    from stages.model.builder import build_model, compile_model
 
     return compile_model(build_model(ARCH_ID, arch(optimizer)), OPTIMIZERS[optimizer])
 
@@ -179,7 +183,7 @@ FINGERPRINT = {"arch": ARCH_ID, "train": {"epochs": EPOCHS, "seed": 0}, "input_s
 @pytest.fixture(scope="module", params=sorted(OPTIMIZERS))
 def resumed(request, data, tmp_path_factory):
     """1 epoch with a resume state ("killed" after it), then fresh train() calls on the same folder."""
-    from stages.checkpoint import ResumeState
+    from stages.training.resume import ResumeState
 
     optimizer = request.param
     directory = tmp_path_factory.mktemp(f"resume-{optimizer}") / "run"
@@ -238,7 +242,7 @@ def test_resume_state_holds_only_state_json_and_the_files_it_names(resumed, refe
 
 
 def test_changed_fingerprint_ignores_and_clears_stale_state(data, reference, tmp_path, capsys):
-    from stages.checkpoint import ResumeState
+    from stages.training.resume import ResumeState
 
     directory = tmp_path / "run"
     # a stale state that would change the outcome if it were loaded: another seed's first epoch

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from stages.architectures import LAYER_TYPES, OPTIMIZERS  # noqa: E402
-from stages.config import PARAMS_FILE  # noqa: E402
+from stages.model.layers import LAYER_TYPES, OPTIMIZERS  # noqa: E402
+from stages.common.layout import PARAMS_FILE  # noqa: E402
 from stages.validate import (  # noqa: E402
     ARG_CHECKS,
     MNIST_INPUT_SHAPE,
@@ -40,6 +40,8 @@ VALID = {
     "train": {"epochs": 15, "batch_size": 128, "seed": 0, "extra_seeds": [1, 2], "restore_best": True,
               "monitor": "val_loss", "eval_batch_size": 1000},
     "model": {"input_shape": [28, 28, 1], "num_classes": 10},
+    "numerics": {"threads": 2, "onednn": True, "device": "cpu", "tensorflow": "2.21.0", "keras": "3.15.1",
+                 "numpy": "2.4.6"},
     "architectures": {
         "conv2_k3": {
             "optimizer": {"name": "adadelta", "learning_rate": 1.0, "rho": 0.95, "epsilon": 1.0e-7},

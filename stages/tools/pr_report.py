@@ -1,6 +1,6 @@
 """Markdown body of a pull-request comment: params and metrics of this tree against a base revision.
 
-    python -m stages.pr_report --base origin/main [--out report.md] [--plots plots/comparison.png]
+    python -m stages.tools.pr_report --base origin/main [--out report.md] [--plots plots/comparison.png]
 
 The numbers come from DVC itself, run in the repository that contains the current
 directory: `dvc params diff <base> --json` and `dvc metrics diff <base> --json --all`.
@@ -380,7 +380,7 @@ def collect(base: str, head: str | None = None, root: Path | None = None) -> tup
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.pr_report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stages.tools.pr_report", description=__doc__.split("\n")[0])
     parser.add_argument("--base", required=True, help="git revision to compare against, e.g. origin/main")
     parser.add_argument("--head", help="git revision to report on (default: the working tree)")
     parser.add_argument("--out", type=Path, help="write the Markdown here instead of stdout")

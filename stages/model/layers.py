@@ -1,8 +1,6 @@
-"""The one builder: turns an `architectures.<id>` entry of params.yaml into a Keras model.
-
-The vocabulary below is the whole contract between params.yaml and Keras; the
-validator (`stages.validate`) checks entries against the same tables. Keras is
-imported lazily so that validation stays fast.
+"""The layer and optimizer vocabulary of params.yaml: the whole contract between an
+`architectures.<id>` entry and Keras. The builder (`stages.model.builder`), the validator
+(`stages.validate`) and the shape and FLOP code (`stages.model.shapes`) all read it.
 """
 
 from __future__ import annotations
@@ -51,45 +49,3 @@ def layer_arguments(spec: dict) -> dict:
     kwargs = dict(layer_type.defaults)
     kwargs.update({k: v for k, v in spec.items() if k != "type"})
     return kwargs
-
-
-def build_layer(spec: dict, name: str | None = None):
-    import keras
-
-    try:
-        layer_type = LAYER_TYPES[spec["type"]]
-    except KeyError:
-        raise ValueError(f"unknown layer type {spec.get('type')!r}; allowed: {', '.join(LAYER_TYPES)}") from None
-    return getattr(keras.layers, layer_type.keras_class)(name=name, **layer_arguments(spec))
-
-
-def build_model(arch_id: str, arch: dict, input_shape=(28, 28, 1)):
-    """An uncompiled Sequential model named after the architecture id."""
-    import keras
-
-    layers = [keras.Input(shape=tuple(input_shape))]
-    for index, spec in enumerate(arch["layers"]):
-        layers.append(build_layer(spec, name=f"{index:02d}_{spec['type']}"))
-    return keras.Sequential(layers, name=arch_id)
-
-
-def build_optimizer(spec: dict):
-    import keras
-
-    name = spec["name"]
-    try:
-        class_name, hyperparameters = OPTIMIZERS[name]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}") from None
-    return getattr(keras.optimizers, class_name)(**{k: spec[k] for k in hyperparameters})
-
-
-def compile_model(model, optimizer_spec: dict):
-    # Integer labels with the sparse loss compute the notebook's categorical
-    # cross-entropy on one-hot labels, without materialising the one-hot arrays.
-    model.compile(
-        optimizer=build_optimizer(optimizer_spec),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model

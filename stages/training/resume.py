@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.io import atomic_path, write_json
+from stages.common.atomic import atomic_path, write_json
 
 
 class ResumeState:

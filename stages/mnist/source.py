@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import config
-from stages.io import atomic_path
+from stages.common import layout
+from stages.common.atomic import atomic_path
 
 FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
@@ -194,7 +194,7 @@ def load_mnist(source: str | None = None, cache_dir: Path | None = None) -> dict
     cached in `cache_dir` (default data/raw) once verified. Raises MnistError.
     """
     source = _resolve(source)
-    cache_dir = Path(cache_dir) if cache_dir is not None else config.DATA_DIR / "raw"
+    cache_dir = Path(cache_dir) if cache_dir is not None else layout.DATA_DIR / "raw"
     if not source:
         return _load_urls(list(MIRRORS), cache_dir)
     scheme = _SCHEME.match(source)

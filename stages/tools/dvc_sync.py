@@ -6,8 +6,8 @@ out per architecture: the report's dependencies and the top-level plots. Adding 
 architecture to params.yaml therefore means running this command once; the
 `validate` stage and the test suite fail until you do.
 
-    python -m stages.dvc_sync           # rewrite dvc.yaml
-    python -m stages.dvc_sync --check   # exit 1 if dvc.yaml is stale
+    python -m stages.tools.dvc_sync           # rewrite dvc.yaml
+    python -m stages.tools.dvc_sync --check   # exit 1 if dvc.yaml is stale
 """
 
 from __future__ import annotations
@@ -17,30 +17,36 @@ import sys
 
 import yaml
 
-from stages import config
-from stages.io import write_text
+from stages.common import layout
+from stages.common.atomic import write_text
+from stages.common.imports import closure_paths
+from stages.tools.dvc_plots import plots
 
-DVC_FILE = config.ROOT / "dvc.yaml"
-HEADER = ("# Generated from params.yaml by `python -m stages.dvc_sync`: edit stages/dvc_sync.py\n"
+DVC_FILE = layout.ROOT / "dvc.yaml"
+HEADER = ("# Generated from params.yaml by `python -m stages.tools.dvc_sync`: edit stages/tools/dvc_sync.py\n"
           "# (or params.yaml, then rerun it), not this file. `--check` tells whether it is stale.\n")
 
 STAMP = "data/params_checked.txt"
-COMMON_CODE = ["stages/config.py", "stages/io.py"]
-TRAIN_CODE = ["stages/train.py", "stages/checkpoint.py", "stages/architectures.py", *COMMON_CODE]
-EVALUATE_CODE = ["stages/evaluate.py", "stages/shapes.py", *COMMON_CODE]
 # Only the train keys that change what is trained: adding an extra seed must not retrain the main runs.
 TRAIN_PARAMS = ["train.epochs", "train.batch_size", "train.restore_best", "train.monitor", "model"]
 NO_CACHE = {"cache": False}
 
 
+def code_deps(*entries: str) -> list[str]:
+    """The project files the stage's command imports (`stages.common.imports`): never a missing
+    one, and no more, so an edit to the report's code does not retrain anything."""
+    return closure_paths(list(entries), layout.ROOT)
+
+
 def _train_stage(key: str, seed_arg: str, run: str, prefix: str, seed_param: list[str]) -> dict:
+    # Every output is DVC-cached, so the run-cache can restore the stage anywhere it was
+    # pushed; git gets the study-level files the report writes from them.
     return {
         "cmd": f"python -m stages.train {key}{seed_arg}",
-        "deps": [STAMP, "data/prepared/train.npz", "data/prepared/val.npz", *TRAIN_CODE],
-        "params": [f"architectures.{key}", *seed_param, *TRAIN_PARAMS, "train.eval_batch_size"],
-        "outs": [f"models/{prefix}{run}.keras",
-                 {f"plots/{prefix}{run}/history.csv": NO_CACHE},
-                 {f"metrics/{prefix}train/{run}.json": NO_CACHE}],
+        "deps": [STAMP, "data/prepared/train.npz", "data/prepared/val.npz", *code_deps("stages.train")],
+        "params": [f"architectures.{key}", *seed_param, *TRAIN_PARAMS, "train.eval_batch_size", "numerics"],
+        "outs": [f"models/{prefix}{run}.keras", f"plots/{prefix}{run}/history.csv", f"plots/{prefix}{run}/live",
+                 f"metrics/{prefix}train/{run}.json"],
     }
 
 
@@ -48,11 +54,9 @@ def _evaluate_stage(key: str, seed_arg: str, run: str, prefix: str) -> dict:
     return {
         "cmd": f"python -m stages.evaluate {key}{seed_arg}",
         "deps": [f"models/{prefix}{run}.keras", f"plots/{prefix}{run}/history.csv",
-                 f"metrics/{prefix}train/{run}.json", "data/prepared/test.npz", *EVALUATE_CODE],
-        "params": [f"architectures.{key}", "train.eval_batch_size", "model"],
-        "metrics": [{f"metrics/{prefix}{run}.json": NO_CACHE}],
-        "outs": [{f"plots/{prefix}{run}/confusion.csv": NO_CACHE},
-                 {f"plots/{prefix}{run}/loss.png": NO_CACHE}],
+                 f"metrics/{prefix}train/{run}.json", "data/prepared/test.npz", *code_deps("stages.evaluate")],
+        "params": [f"architectures.{key}", "train.eval_batch_size", "model", "numerics"],
+        "outs": [f"metrics/{prefix}{run}.json", f"plots/{prefix}{run}/confusion.csv", f"plots/{prefix}{run}/loss.png"],
     }
 
 
@@ -63,15 +67,14 @@ def stages(arch_ids: list[str]) -> dict:
         # Upstream of every training stage: `dvc repro` deletes a stage's outputs before
         # running it, so a bad edit must fail here, before any model is touched.
         "validate": {
-            "cmd": f"python -m stages.dvc_sync --check && python -m stages.validate --stamp {STAMP}",
-            "deps": ["stages/validate.py", "stages/architectures.py", "stages/shapes.py", "stages/dvc_sync.py",
-                     *COMMON_CODE],
-            "params": ["data", "train", "model", "architectures", "report"],
+            "cmd": f"python -m stages.tools.dvc_sync --check && python -m stages.validate --stamp {STAMP}",
+            "deps": code_deps("stages.tools.dvc_sync", "stages.validate"),
+            "params": ["data", "train", "model", "numerics", "architectures", "report"],
             "outs": [STAMP],
         },
         "prepare": {
             "cmd": "python -m stages.prepare",
-            "deps": [STAMP, "stages/prepare.py", "stages/mnist.py", *COMMON_CODE],
+            "deps": [STAMP, *code_deps("stages.prepare")],
             "params": ["data"],
             "outs": ["data/prepared"],
         },
@@ -83,40 +86,24 @@ def stages(arch_ids: list[str]) -> dict:
                        **_train_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/", [])},
         "evaluate_seed": {"matrix": seed_matrix,
                           **_evaluate_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/")},
+        # The report is cheap and writes what git keeps of the study (the per-run files are
+        # DVC's): its outputs stay where users read them, uncached, so it always reruns here.
         "report": {
             "cmd": "python -m stages.report",
             "deps": [*(f"metrics/{a}.json" for a in arch_ids),
                      *(f"plots/{a}/confusion.csv" for a in arch_ids),
                      *(f"plots/{a}/history.csv" for a in arch_ids),
-                     "metrics/seeds", "reference/notebook.yaml",
-                     "stages/report.py", "stages/figures.py", "stages/stats.py", "stages/validate.py",
-                     "stages/architectures.py", "stages/shapes.py", *COMMON_CODE],
+                     "metrics/seeds", "plots/seeds", "reference/notebook.yaml", *code_deps("stages.report")],
             "params": ["report", "architectures", "data", "train.epochs", "train.seed", "train.extra_seeds",
                        "train.restore_best", "train.monitor"],
             "outs": [{"metrics/summary.md": NO_CACHE},
                      {"plots/comparison.png": NO_CACHE},
-                     {"plots/pareto.png": NO_CACHE}],
+                     {"plots/pareto.png": NO_CACHE},
+                     {"plots/study/predictions.csv": NO_CACHE}],
+            "metrics": [{"metrics/study.json": NO_CACHE}, {"metrics/runs.json": NO_CACHE}],
+            "plots": [{"plots/study/history.csv": NO_CACHE}, {"plots/study/errors.csv": NO_CACHE}],
         },
     }
-
-
-def plots(arch_ids: list[str]) -> list:
-    histories = {a: f"plots/{a}/history.csv" for a in arch_ids}
-    overlay = [{f"val_{metric}": {"title": f"Validation {metric} per epoch, every architecture",
-                                 "template": "linear", "x": "epoch", "x_label": "epoch",
-                                 "y_label": f"validation {metric}",
-                                 "y": {path: f"val_{metric}" for path in histories.values()}}}
-               for metric in ("accuracy", "loss")]
-    per_arch = []
-    for arch, path in histories.items():
-        for metric in ("loss", "accuracy"):
-            per_arch.append({f"{arch}_{metric}": {"title": f"{arch}: train vs validation {metric}",
-                                                  "x": "epoch", "y": {path: [metric, f"val_{metric}"]}}})
-        per_arch.append({f"{arch}_confusion": {"title": f"{arch}: confusion matrix (test set)",
-                                               "template": "confusion", "x": "actual",
-                                               "y": {f"plots/{arch}/confusion.csv": "predicted"}}})
-    images = ["plots/comparison.png", "plots/pareto.png", *(f"plots/{a}/loss.png" for a in arch_ids)]
-    return overlay + per_arch + images
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -136,20 +123,20 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml is not what params.yaml gives")
     args = parser.parse_args(argv)
     try:
-        expected = render(config.load_params())
+        expected = render(layout.load_params())
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError) as error:
-        print(f"dvc_sync: cannot read {config.PARAMS_FILE.name}: {error}", file=sys.stderr)
+        print(f"dvc_sync: cannot read {layout.PARAMS_FILE.name}: {error}", file=sys.stderr)
         return 1
     current = DVC_FILE.read_text() if DVC_FILE.exists() else ""
     if args.check:
         if current != expected:
             print("dvc.yaml is out of date with params.yaml (architectures added or removed?): "
-                  "run `python -m stages.dvc_sync` and commit dvc.yaml", file=sys.stderr)
+                  "run `python -m stages.tools.dvc_sync` and commit dvc.yaml", file=sys.stderr)
             return 1
         return 0
     if current != expected:
         write_text(DVC_FILE, expected)
-        print(f"wrote {DVC_FILE.name} for {len(config.load_params()['architectures'])} architectures")
+        print(f"wrote {DVC_FILE.name} for {len(layout.load_params()['architectures'])} architectures")
     else:
         print("dvc.yaml is up to date")
     return 0
