@@ -1,22 +1,158 @@
-"""stages.tools.pr_report: render() on hand-written DVC diffs, then the CLI on a real throwaway git + DVC repo."""
+"""The PR report: the exact McNemar test, render() on hand-written DVC diffs and predictions, then
+the CLI on a real throwaway git + DVC repo with hand-made study files (no training)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
 import subprocess
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from stages.tools import pr_report
-from stages.tools.pr_report import render
+from stages.common.imports import closure
+from stages.review import cells, comment, run_sections
+from stages.review.comment import render
+from stages.review.mcnemar import discordant, holm, mcnemar_p
+from stages.review.predictions import Predictions, parse
 
 ROOT = Path(__file__).resolve().parent.parent  # the repo that holds `stages/`
-DVC = Path(sys.executable).parent / "dvc"     # the venv's dvc, also when the venv is not activated
+DVC = Path(sys.executable).parent / "dvc"  # the venv's dvc, also when the venv is not activated
+
+
+# --------------------------------------------------------------------------- exact McNemar
+
+
+@pytest.mark.parametrize(
+    "b, c, p",
+    [
+        (0, 10, 2 / 1024),
+        (10, 0, 2 / 1024),
+        (1, 10, 2 * (1 + 11) / 2**11),
+        (0, 1, 1.0),  # one discordant image can never be significant
+        (0, 0, 1.0),  # never disagree on correctness
+        (7, 7, 1.0),
+        (250, 250, 1.0),
+    ],
+)
+def test_mcnemar_known_values(b, c, p):
+    assert mcnemar_p(b, c) == pytest.approx(p, rel=1e-12)
+
+
+def test_mcnemar_tiny_p_is_not_negative_or_nan():
+    assert 0.0 <= mcnemar_p(0, 3000) < 1e-300
+
+
+def test_mcnemar_rejects_negative_counts():
+    with pytest.raises(ValueError, match="b=-1"):
+        mcnemar_p(-1, 3)
+
+
+def test_mcnemar_matches_scipy_binomtest():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for b in range(0, 40, 3):
+        for c in range(0, 60, 7):
+            if b + c:
+                expected = min(1.0, scipy_stats.binomtest(b, b + c, 0.5).pvalue)
+                assert mcnemar_p(b, c) == pytest.approx(expected, rel=1e-9, abs=1e-300), (b, c)
+
+
+def test_discordant_counts_only_images_one_side_gets_right():
+    actual = [0, 1, 2, 3, 4]
+    base = [0, 1, 9, 9, 4]  # right on 0, 1, 4
+    head = [0, 9, 2, 8, 4]  # right on 0, 2, 4; image 3 wrong on both sides (differently)
+    assert discordant(actual, base, head) == (1, 1)
+    with pytest.raises(ValueError, match="different lengths"):
+        discordant(actual, base, head[:-1])
+
+
+def test_holm_step_down_in_input_order():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == [1.0, 1.0] and holm([]) == []
+    np_stats = pytest.importorskip("stages.reporting.stats")
+    values = [0.001, 0.2, 0.04, 0.04, 0.7]
+    assert holm(values) == pytest.approx(np_stats.holm(values))
+
+
+def test_review_package_needs_the_standard_library_only():
+    """The PR workflow installs DVC, not numpy/scipy: everything pr_report imports is stdlib or ours."""
+    for path in closure("stages.tools.pr_report", ROOT):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                assert top == "stages" or top in sys.stdlib_module_names or top == "__future__", (path, name)
+
+
+# --------------------------------------------------------------------------- predictions.csv
+
+
+def test_parse_predictions():
+    p = parse("actual,a,b\n7,7,1\n2,2,2\n", "x.csv")
+    assert p.actual == (7, 2) and p.runs == {"a": (7, 2), "b": (1, 2)} and list(p.runs) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("run,a\n1,1\n", "x.csv: the header must start with 'actual'"),
+        ("", "x.csv: the header must start with 'actual'"),
+        ("actual,a,a\n1,1,1\n", "run names must be unique"),
+        ("actual,a\n1,1\n2\n", "x.csv, line 3: 1 fields, the header has 2"),
+        ("actual,a\n1,seven\n", "x.csv, line 2: 'seven' is not a class index"),
+    ],
+)
+def test_malformed_predictions_name_file_line_and_value(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        parse(text, "x.csv")
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+@pytest.mark.parametrize(
+    "old, new, text",
+    [
+        (0.98, 0.985, "+0.50"),
+        (0.9925, 0.9905, "-0.20"),
+        (0.99, 0.99, "+0.00"),
+        (0.98, 0.98005, "+0.01"),  # exact decimal arithmetic: half a hundredth rounds up
+        (0.98, 0.97996, "-0.00"),  # tiny losses keep their sign
+        (None, 0.99, "—"),
+        (0.99, None, "—"),
+    ],
+)
+def test_delta_is_signed_percentage_points_with_two_decimals(old, new, text):
+    assert cells.delta(old, new) == text
+
+
+def test_delta_rounds_half_away_from_zero():
+    assert cells.delta(0.98, 0.97875) == "-0.13"
+    assert cells.delta(0.98, 0.98125) == "+0.13"
+
+
+def test_cells():
+    assert cells.percent(0.9921) == "99.21%" and cells.percent(None) == cells.percent("n/a") == "—"
+    assert [cells.fmt_param(v) for v in (True, 0.1, "a|b", [1, 2], None)] == [
+        "`true`",
+        "`0.1`",
+        "`a\\|b`",
+        "`[1, 2]`",
+        "—",
+    ]
+    assert cells.details("2 runs", "body") == "<details><summary>2 runs</summary>\n\nbody\n\n</details>"
+
+
+# --------------------------------------------------------------------------- render() on hand-written inputs
 
 
 def entry(old, new):
@@ -25,143 +161,201 @@ def entry(old, new):
     return {"old": old, "new": new, "diff": new - old} if numbers else {"old": old, "new": new}
 
 
-def metrics_file(old: dict | None, new: dict | None) -> dict:
-    keys = list((old or {}) | (new or {}))
-    return {k: entry((old or {}).get(k), (new or {}).get(k)) for k in keys}
+def flat_diff(old: dict, new: dict) -> dict:
+    """How DVC flattens {run: {metric: value}} on both sides: {"run.metric": entry}."""
+    pairs = {(run, metric) for side in (old, new) for run, values in side.items() for metric in values}
+    return {f"{r}.{m}": entry(old.get(r, {}).get(m), new.get(r, {}).get(m)) for r, m in sorted(pairs)}
 
 
-A_OLD = {"test_accuracy": 0.9912, "test_loss": 0.02811, "params": 1199882, "train_seconds": 301.24,
-         "epochs": 15, "best_epoch": 9, "best_val_accuracy": 0.9901}
-A_NEW = {**A_OLD, "test_accuracy": 0.9921, "test_loss": 0.02623, "train_seconds": 298.75}
-B_OLD = {**A_OLD, "test_accuracy": 0.9925, "test_loss": 0.025, "params": 3274634}
-B_NEW = {**B_OLD, "test_accuracy": 0.9905, "test_loss": 0.0301}
-
-METRICS = {
-    "metrics/conv2_k3.json": metrics_file(A_OLD, A_NEW),
-    "metrics/conv2_k5.json": metrics_file(B_OLD, B_NEW),
-}
-PARAMS = {"params.yaml": {"train.epochs": entry(15, 20), "data.validation": entry("holdout", "test")}}
+def metrics_diff(old: dict, new: dict, study_old: dict | None = None, study_new: dict | None = None) -> dict:
+    """`dvc metrics diff --all --json` of metrics/runs.json (and metrics/study.json)."""
+    out = {"metrics/runs.json": flat_diff(old, new)}
+    if study_old is not None or study_new is not None:
+        out["metrics/study.json"] = flat_diff(study_old or {}, study_new or {})
+    return out
 
 
-def table_row(text: str, name: str) -> list[str]:
-    """The cells of the metrics-table row whose first cell mentions `name`."""
+def params(alpha=0.05, **changed) -> dict:
+    """`dvc params diff --all --json`: report.alpha unchanged, plus the given changes."""
+    diff = {"report.alpha": entry(alpha, alpha), "train.epochs": entry(15, 15)}
+    diff.update({k.replace("__", "."): entry(*v) for k, v in changed.items()})
+    return {"params.yaml": diff}
+
+
+ACTUAL = tuple(i % 10 for i in range(40))
+
+
+def preds(source: str, actual=ACTUAL, **runs) -> Predictions:
+    return Predictions(source, tuple(actual), {name: tuple(p) for name, p in runs.items()})
+
+
+def wrong_on(count: int, actual=ACTUAL, start: int = 0) -> tuple[int, ...]:
+    """Predictions right on every image except `count` of them from `start` on."""
+    return tuple((y + 1) % 10 if start <= i < start + count else y for i, y in enumerate(actual))
+
+
+def m(acc, loss=0.03, params=1000, seconds=10.0):
+    return {"test_accuracy": acc, "test_loss": loss, "params": params, "train_seconds": seconds}
+
+
+# a: 12 wrong in the base, 2 in the branch (10 fixed, none broken); b and c: identical predictions
+BASE = preds("base", a=wrong_on(12), b=wrong_on(3), c=wrong_on(4))
+HEAD = preds("head", a=wrong_on(2), b=wrong_on(3), c=wrong_on(4))
+OLD = {"a": m(0.70), "b": m(0.925, params=2000), "c": m(0.90)}
+NEW = {"a": m(0.95, loss=0.02), "b": m(0.925, params=2000), "c": m(0.90)}
+
+
+def row(text: str, name: str) -> list[str]:
+    """The cells of the first table row whose first cell is `name` in backticks (or bold)."""
     for line in text.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) == 8 and name in cells[0]:
-            return cells
-    raise AssertionError(f"no metrics row for {name} in:\n{text}")
+        cells_ = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and name in (cells_[0].strip("`*"), cells_[0].split()[-1].strip("`*")):
+            return cells_
+    raise AssertionError(f"no row for {name} in:\n{text}")
 
 
-# --------------------------------------------------------------------------- formatting
+def section(text: str, title: str) -> str:
+    """The text under `title`, up to the next heading or folded block."""
+    rest = text.split(title, 1)[1]
+    return min((rest.split(end, 1)[0] for end in ("\n### ", "<details>", "**Best in")), key=len)
 
 
-@pytest.mark.parametrize("old, new, text", [
-    (0.98, 0.985, "+0.50"),
-    (0.9925, 0.9905, "-0.20"),
-    (0.99, 0.99, "+0.00"),
-    (0.98, 0.98005, "+0.01"),      # exact decimal arithmetic: half a hundredth rounds up
-    (0.98, 0.97996, "-0.00"),      # tiny losses keep their sign
-    (None, 0.99, "—"),
-    (0.99, None, "—"),
-])
-def test_delta_is_signed_percentage_points_with_two_decimals(old, new, text):
-    assert pr_report.fmt_delta(pr_report.delta_pp(old, new)) == text
-
-
-def test_delta_rounds_half_away_from_zero():
-    assert pr_report.fmt_delta(Decimal("-0.125")) == "-0.13"
-    assert pr_report.fmt_delta(Decimal("0")) == "+0.00"
-
-
-def test_number_formats():
-    assert pr_report.fmt_pct(0.9921) == "99.21%"
-    assert pr_report.fmt_loss(0.02623) == "0.0262"
-    assert pr_report.fmt_count(1199882) == "1,199,882"
-    assert pr_report.fmt_seconds(298.75) == "298.8"
-    assert pr_report.fmt_pct(None) == pr_report.fmt_loss("n/a") == pr_report.fmt_count(True) == "—"
-
-
-# --------------------------------------------------------------------------- render()
-
-
-def test_render_params_and_metrics():
-    text = render(PARAMS, METRICS, "origin/main")
+def test_changed_run_gets_its_p_value_and_verdict():
+    text = render(params(), metrics_diff(OLD, NEW), "origin/main", base_predictions=BASE, head_predictions=HEAD)
     assert text.startswith("## ") and "`origin/main`" in text.splitlines()[0]
-    assert "### Params changed" in text
-    assert "| `train.epochs` | `15` | `20` |" in text
-    assert "| `data.validation` | `holdout` | `test` |" in text
-    assert "### Metrics" in text
-
-    a = table_row(text, "conv2_k3")
-    assert a[1:8] == ["99.12%", "**99.21%**", "+0.09", "0.0281", "0.0262", "1,199,882", "298.8"]
-    b = table_row(text, "conv2_k5")
-    assert b[1:8] == ["99.25%", "99.05%", "-0.20", "0.0250", "0.0301", "3,274,634", "301.2"]
-    assert pr_report.NO_BASE_METRICS not in text
+    changed = section(text, "### Runs whose predictions changed")
+    assert row(changed, "a") == ["`a`", "70.00%", "95.00%", "+25.00", "10", "0", "0.002", "**significant**: better"]
+    assert "`b`" not in changed and "`c`" not in changed
+    assert "40 test images" in changed and "α = 0.05" in changed and "Holm" not in changed
+    assert "**Significant at α = 0.05:** `a` (better, p = 0.002)." in changed
 
 
-def test_best_by_new_accuracy_is_bold_with_marker_and_listed_first():
-    text = render({}, METRICS, "main")
-    best, other = table_row(text, "conv2_k3"), table_row(text, "conv2_k5")
-    assert best[0] == f"{pr_report.BEST_MARK} **conv2_k3**" and best[2] == "**99.21%**"
-    assert "**" not in other[0] and pr_report.BEST_MARK not in other[0]
-    assert text.index("**conv2_k3**") < text.index("`conv2_k5`")
-    assert "**Best:**" in text and "`conv2_k3`" in text.split("**Best:**")[1].splitlines()[0]
-    summary = next(line for line in text.splitlines() if line.startswith("**Best:**"))
-    assert "Biggest gain:** `conv2_k3` (+0.09 pp)" in summary
-    assert "biggest loss:** `conv2_k5` (-0.20 pp)" in summary
+def test_unchanged_runs_collapse_into_one_details_block():
+    text = render(params(), metrics_diff(OLD, NEW), "main", base_predictions=BASE, head_predictions=HEAD)
+    folded = text.split(
+        "<details><summary>2 runs with unchanged predictions (the same class on all 40 test images)</summary>"
+    )[1].split("</details>")[0]
+    assert row(folded, "b")[1:] == ["92.50%", "0.0300", "0.0300", "2,000", "10.0"]
+    assert row(folded, "c")[1] == "90.00%" and "`a`" not in folded
+    assert text.count("<details>") == 1
 
 
-def test_ties_broken_by_lower_loss():
-    metrics = {"metrics/x.json": metrics_file(None, {"test_accuracy": 0.99, "test_loss": 0.03}),
-               "metrics/y.json": metrics_file(None, {"test_accuracy": 0.99, "test_loss": 0.02})}
-    assert "**y**" in table_row(render({}, metrics, "main"), "y")[0]
+def test_alpha_comes_from_the_params_and_decides_the_verdict():
+    text = render(params(alpha=0.001), metrics_diff(OLD, NEW), "main", base_predictions=BASE, head_predictions=HEAD)
+    assert row(text, "a")[-1] == "not significant: within test-set noise"
+    assert "**Not significant:** the change of `a` is within test-set noise." in text
+    no_alpha = render({}, metrics_diff(OLD, NEW), "main", base_predictions=BASE, head_predictions=HEAD)
+    assert "no `report.alpha` in the params of this branch: significance at α = 0.05" in no_alpha
+    with pytest.raises(ValueError, match=r"params.yaml: report.alpha must be a number between 0 and 1, got 5"):
+        render(params(alpha=5), {}, "main")
 
 
-def test_no_losses_and_no_gains_are_said():
-    metrics = {"metrics/a.json": metrics_file(A_OLD, A_NEW)}
-    summary = next(line for line in render({}, metrics, "m").splitlines() if line.startswith("**Best:**"))
-    assert "no architecture lost accuracy" in summary
-    same = {"metrics/a.json": metrics_file(A_OLD, A_OLD)}
-    summary = next(line for line in render({}, same, "m").splitlines() if line.startswith("**Best:**"))
-    assert "no architecture gained accuracy" in summary and "no architecture lost accuracy" in summary
+def test_worse_and_several_changed_runs_use_holm():
+    head = preds("head", a=wrong_on(2), b=wrong_on(13), c=wrong_on(5))  # b: 10 broken; c: 1 broken
+    new = {**NEW, "b": m(0.675), "c": m(0.875)}
+    text = render(params(), metrics_diff(OLD, new), "main", base_predictions=BASE, head_predictions=head)
+    changed = section(text, "### Runs whose predictions changed")
+    assert "p adjusted by Holm over the 3 changed runs" in changed
+    assert row(changed, "a")[5:] == ["0", "0.002", "0.0059", "**significant**: better"]  # 3 x 2/1024
+    assert row(changed, "b")[4:] == ["0", "10", "0.002", "0.0059", "**significant**: worse"]  # step-down: not below a's
+    assert row(changed, "c")[-2:] == ["1", "not significant: within test-set noise"]
+    assert "`a` (better, p = 0.0059), `b` (worse, p = 0.0059); 1 of 3 changed runs not." in changed
+    assert "<details>" not in text
 
 
-def test_added_and_removed_architectures_show_a_dash_on_the_missing_side():
-    metrics = dict(METRICS)
-    metrics["metrics/conv3_k5_bn.json"] = metrics_file(None, {**A_NEW, "test_accuracy": 0.9941})
-    metrics["metrics/gone.json"] = metrics_file({**A_OLD, "test_accuracy": 0.97}, None)
-    text = render({}, metrics, "main")
-
-    added = table_row(text, "conv3_k5_bn")
-    assert "(new)" in added[0] and "**conv3_k5_bn**" in added[0]  # also the new best
-    assert added[1] == "—" and added[2] == "**99.41%**" and added[3] == "—" and added[4] == "—"
-    removed = table_row(text, "gone")
-    assert "(removed)" in removed[0]
-    assert removed[1:] == ["97.00%", "—", "—", "0.0281", "—", "—", "—"]
-    assert text.index("`conv2_k5`") < text.index("`gone`")  # removed ones come last
-    assert "**conv2_k3**" not in text
+def test_changed_predictions_with_the_same_correctness():
+    head = preds(
+        "head",
+        a=tuple((y + 2) % 10 if i < 12 else y for i, y in enumerate(ACTUAL)),  # other wrong classes
+        b=wrong_on(3),
+        c=wrong_on(4),
+    )
+    text = render(params(), metrics_diff(OLD, OLD), "main", base_predictions=BASE, head_predictions=head)
+    assert row(text, "a")[3:] == ["+0.00", "0", "0", "1", "not significant (as many images fixed as broken)"]
 
 
-def test_base_without_metrics():
-    metrics = {p: metrics_file(None, {k: v["new"] for k, v in e.items()}) for p, e in METRICS.items()}
-    text = render(PARAMS, metrics, "abc1234")
-    assert pr_report.NO_BASE_METRICS in text
-    a = table_row(text, "conv2_k3")
-    assert a[1] == "—" and a[2] == "**99.21%**" and a[3] == "—"
-    assert "*(new)*" not in text  # everything is new: the note says so once
-    assert "Biggest" not in text
+def test_different_test_set_is_said_and_not_tested():
+    other = tuple((y + 1) % 10 if i == 5 else y for i, y in enumerate(ACTUAL))
+    head = preds("head", actual=other, a=wrong_on(2, other), b=wrong_on(3, other), c=wrong_on(4, other))
+    text = render(params(), metrics_diff(OLD, NEW), "main", base_predictions=BASE, head_predictions=head)
+    assert "The test set differs between the revisions (the true class differs on 1 of the 40 test images)" in text
+    assert "no McNemar test" in text and "### Runs whose predictions changed" not in text
+    assert row(text, "a")[1:] == ["70.00%", "95.00%", "+25.00", "different test set"]
+    shorter = preds("head", actual=ACTUAL[:30], a=wrong_on(2, ACTUAL[:30]))
+    text = render(params(), metrics_diff(OLD, NEW), "main", base_predictions=BASE, head_predictions=shorter)
+    assert "40 test images in the base, 30 in this branch" in text
+
+
+def test_base_without_study_files():
+    text = render(params(), metrics_diff({}, NEW), "abc1234", base_predictions=None, head_predictions=HEAD)
+    assert comment.NO_BASE_STUDY in text
+    runs = section(text, "### Runs\n")
+    assert [row(runs, n)[1] for n in "abc"] == ["95.00%", "92.50%", "90.00%"]
+    assert "Runs added" not in text and "McNemar p" not in text and "<details>" not in text
+
+
+def test_runs_added_and_removed():
+    base = preds("base", a=wrong_on(12), b=wrong_on(3), gone=wrong_on(1))
+    head = preds("head", a=wrong_on(2), b=wrong_on(3), fresh=wrong_on(0))
+    old = {"a": OLD["a"], "b": OLD["b"], "gone": m(0.975)}
+    new = {"a": NEW["a"], "b": NEW["b"], "fresh": m(1.0, params=5000)}
+    text = render(params(), metrics_diff(old, new), "main", base_predictions=base, head_predictions=head)
+    assert row(section(text, "### Runs added"), "fresh")[1:] == ["100.00%", "0.0300", "5,000", "10.0"]
+    assert "**Removed:** `gone` (base 97.50%)." in text
+    assert row(section(text, "### Runs whose predictions changed"), "a")[6] == "0.002"
+    assert "1 run with unchanged predictions" in text
+
+
+def test_predictions_missing_on_one_side_is_not_tested():
+    text = render(params(), metrics_diff(OLD, NEW), "main", base_predictions=None, head_predictions=HEAD)
+    assert comment.NO_BASE_STUDY not in text  # the base has metrics/runs.json
+    assert row(text, "a")[-1] == "no predictions in the base"
+    text = render(params(), metrics_diff(OLD, NEW), "main", base_predictions=BASE, head_predictions=None)
+    assert row(text, "a")[-1] == "no predictions in this branch"
+
+
+def test_nothing_changed():
+    text = render(params(), metrics_diff(OLD, OLD), "main", base_predictions=BASE, head_predictions=BASE)
+    assert "No run's predictions changed." in text and "3 runs with unchanged predictions" in text
 
 
 def test_nothing_at_all_renders():
     text = render({}, {}, "abc1234")
-    assert pr_report.NO_BASE_METRICS in text
+    assert comment.NO_BASE_STUDY in text and "no study files in the new tree either" in text
     assert "No params changed." in text
-    assert "No architecture metrics found" in text
+
+
+def test_best_main_run_ignores_seed_runs():
+    head = preds("head", a=wrong_on(2), b=wrong_on(3), c=wrong_on(4), **{"b-seed1": wrong_on(0)})
+    new = {**NEW, "b-seed1": m(1.0)}
+    text = render(params(), metrics_diff(OLD, new), "main", base_predictions=BASE, head_predictions=head)
+    assert f"**Best in this branch:** {run_sections.BEST_MARK} `a` with 95.00% test accuracy." in text
+    assert row(section(text, "### Runs added"), "b-seed1")[1] == "100.00%"
+
+
+def test_mean_over_seeds_only_when_some_architecture_has_several_runs():
+    study_old = {"a": {"test_accuracy": 0.7, "sd": 0.01, "runs": 2}, "b": {"test_accuracy": 0.9, "sd": 0.02, "runs": 2}}
+    study_new = {"a": {"test_accuracy": 0.95, "sd": 0.005, "runs": 2}, "b": study_old["b"]}
+    diff = metrics_diff(OLD, NEW, study_old, study_new)
+    text = render(params(), diff, "main", base_predictions=BASE, head_predictions=HEAD)
+    seeds = section(text, "### Mean over seeds")
+    assert row(seeds, "a")[1:] == ["70.00%", "95.00%", "+25.00", "1.00%", "0.50%", "2"]
+    assert "1 other architecture unchanged" in seeds and "`b`" not in seeds
+    single = {k: {"test_accuracy": v["test_accuracy"], "runs": 1} for k, v in study_new.items()}
+    text = render(
+        params(), metrics_diff(OLD, NEW, single, single), "main", base_predictions=BASE, head_predictions=HEAD
+    )
+    assert "Mean over seeds" not in text
+
+
+def test_params_table_leaves_unchanged_params_out():
+    text = render(params(train__lr=(0.1, 0.25), data__validation=("holdout", "test")), {}, "main")
+    assert "| `train.lr` | `0.1` | `0.25` |" in text and "| `data.validation` | `holdout` | `test` |" in text
+    assert "epochs" not in text and "report.alpha" not in text and "no params yet" not in text
 
 
 def test_params_of_a_base_before_the_pipeline_are_folded():
-    params = {"params.yaml": {f"p{i}": entry(None, i) for i in range(30)}}
-    text = render(params, {}, "abc")
+    text = render({"params.yaml": {f"p{i}": entry(None, i) for i in range(30)}}, {}, "abc")
     assert "no params yet: 30 params added" in text and "<details>" in text
 
 
@@ -169,58 +363,57 @@ def test_list_params_diff_per_changed_layer_argument():
     old = "[{'type': 'conv', 'filters': 32, 'kernel_size': 3}, {'type': 'flatten'}]"
     new = "[{'type': 'conv', 'filters': 32, 'kernel_size': 5}, {'type': 'flatten'}]"
     longer = "[{'type': 'conv', 'filters': 32, 'kernel_size': 3}, {'type': 'batchnorm'}, {'type': 'flatten'}]"
-    params = {"params.yaml": {"architectures.a.layers": entry(old, new), "architectures.b.layers": entry(old, longer),
-                              "train.extra_seeds": entry("[]", "[1, 2]")}}
-    text = render(params, {}, "main")
+    diff = {
+        "params.yaml": {
+            "architectures.a.layers": entry(old, new),
+            "architectures.b.layers": entry(old, longer),
+            "train.extra_seeds": entry("[]", "[1, 2]"),
+        }
+    }
+    text = render(diff, {}, "main")
     assert "| `architectures.a.layers[0].kernel_size` | `3` | `5` |" in text
     assert "`architectures.b.layers` | `[{'type': 'conv'" in text  # different lengths: whole lists
     assert "| `train.extra_seeds` | `[]` | `[1, 2]` |" in text
 
 
 def test_params_of_other_files_are_prefixed_and_pipes_escaped():
-    params = {"params.yaml": {"x": entry(1, 2)}, "other.yaml": {"y": entry("a|b", "c")}}
-    text = render(params, {}, "main")
+    text = render({"params.yaml": {"x": entry(1, 2)}, "other.yaml": {"y": entry("a|b", "c")}}, {}, "main")
     assert "`params.yaml:x`" in text and "`other.yaml:y` | `a\\|b` | `c` |" in text
 
 
-def test_seed_runs_are_not_architectures():
-    metrics = dict(METRICS)
-    metrics["metrics/seeds/conv2_k3-seed1.json"] = metrics_file({"test_accuracy": 0.99}, {"test_accuracy": 0.999})
-    metrics["metrics/train/conv2_k3.json"] = metrics_file({"train_seconds": 1.0}, {"train_seconds": 2.0})
-    text = render({}, metrics, "main")
-    metrics_table = text.split("### Metrics")[1].split("**Best:**")[0]
-    assert "seed1" not in metrics_table and "train/" not in metrics_table
-    assert "Per-seed runs (1)" in text and "| `conv2_k3-seed1` | 99.00% | 99.90% | +0.90 |" in text
-    assert "**conv2_k3**" in text  # 99.9 % of a seed run does not make it the best architecture row
-
-
 def test_plots_reference():
-    assert "![architecture comparison](plots/comparison.png)" in render({}, METRICS, "m", plots="plots/comparison.png")
-    assert "![" not in render({}, METRICS, "m")
+    assert "![architecture comparison](plots/comparison.png)" in render({}, {}, "m", plots="plots/comparison.png")
+    assert "![" not in render({}, {}, "m")
 
 
 # --------------------------------------------------------------------------- the CLI on a real repo
 
-needs_tools = pytest.mark.skipif(shutil.which("git") is None or not DVC.exists(),
-                                 reason="needs git and the venv's dvc")
+needs_tools = pytest.mark.skipif(shutil.which("git") is None or not DVC.exists(), reason="needs git and the venv's dvc")
 
 DVC_YAML = """\
 stages:
-  evaluate:
+  report:
     cmd: "true"
     params:
+      - report
       - train
       - architectures
-    metrics:
-      - metrics/a.json:
+    outs:
+      - plots/study/predictions.csv:
           cache: false
-      - metrics/b.json:
+    metrics:
+      - metrics/study.json:
+          cache: false
+      - metrics/runs.json:
           cache: false
 """
 
 
-def params_yaml(lr: float) -> str:
-    return f"train:\n  epochs: 3\n  lr: {lr}\narchitectures:\n  a: {{filters: 32}}\n  b: {{filters: 64}}\n"
+def params_yaml(lr_a: float) -> str:
+    return (
+        f"train:\n  epochs: 3\nreport:\n  alpha: 0.02\n"
+        f"architectures:\n  a: {{lr: {lr_a}}}\n  b: {{lr: 0.1}}\n  c: {{lr: 0.1}}\n"
+    )
 
 
 def clean_env() -> dict:
@@ -244,102 +437,119 @@ def commit(repo: Path, message: str) -> None:
 
 def new_repo(path: Path) -> Path:
     path.mkdir()
-    run(["git", "init", "-q"], path)
-    run(["git", "config", "user.name", "Test"], path)
-    run(["git", "config", "user.email", "test@example.com"], path)
-    run(["git", "config", "commit.gpgsign", "false"], path)
+    for cmd in (
+        ["init", "-q"],
+        ["config", "user.name", "Test"],
+        ["config", "user.email", "test@example.com"],
+        ["config", "commit.gpgsign", "false"],
+    ):
+        run(["git", *cmd], path)
     return path
 
 
-def init_pipeline(repo: Path, lr: float, metrics: dict | None) -> None:
-    run([DVC, "init", "-q"], repo)
-    (repo / "params.yaml").write_text(params_yaml(lr))
-    (repo / "dvc.yaml").write_text(DVC_YAML)
-    write_metrics(repo, metrics or {})
-
-
-def write_metrics(repo: Path, metrics: dict) -> None:
+def write_study(repo: Path, runs: dict, predictions: Predictions) -> None:
+    """What the report stage would commit: metrics/runs.json, metrics/study.json, plots/study/predictions.csv."""
     (repo / "metrics").mkdir(exist_ok=True)
-    for name, values in metrics.items():
-        (repo / "metrics" / f"{name}.json").write_text(json.dumps(values))
+    (repo / "metrics" / "runs.json").write_text(json.dumps(runs))
+    study = {name: {"test_accuracy": values["test_accuracy"], "runs": 1} for name, values in runs.items()}
+    (repo / "metrics" / "study.json").write_text(json.dumps(study))
+    (repo / "plots" / "study").mkdir(parents=True, exist_ok=True)
+    names = list(predictions.runs)
+    lines = [",".join(["actual", *names])]
+    lines += [
+        ",".join(str(v) for v in (y, *(predictions.runs[n][i] for n in names)))
+        for i, y in enumerate(predictions.actual)
+    ]
+    (repo / "plots" / "study" / "predictions.csv").write_text("\n".join(lines) + "\n")
+
+
+def init_pipeline(repo: Path) -> None:
+    run([DVC, "init", "-q"], repo)
+    (repo / "params.yaml").write_text(params_yaml(0.1))
+    (repo / "dvc.yaml").write_text(DVC_YAML)
 
 
 def report(repo: Path, *args, check: bool = True) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "stages.tools.pr_report", *args], repo, check=check)
 
 
-OLD = {"a": {"test_accuracy": 0.98, "test_loss": 0.06, "params": 1000, "train_seconds": 10.0},
-       "b": {"test_accuracy": 0.99, "test_loss": 0.04, "params": 2000, "train_seconds": 20.0}}
-NEW = {"a": {"test_accuracy": 0.9935, "test_loss": 0.03, "params": 1000, "train_seconds": 11.0},
-       "b": {"test_accuracy": 0.9875, "test_loss": 0.05, "params": 2000, "train_seconds": 21.0}}
+# The branch changes a's learning rate and retrains only a: of the base's 12 errors (images 0-11) it
+# fixes 10 and it breaks image 20, so b = 1, c = 10 and p = 2 * (1 + 11) / 2**11 = 0.0117.
+A_HEAD = tuple((y + 1) % 10 if i in (10, 11, 20) else y for i, y in enumerate(ACTUAL))
+CLI_BASE = preds("base", a=wrong_on(12), b=wrong_on(3), c=wrong_on(4))
+CLI_HEAD = preds("head", a=A_HEAD, b=wrong_on(3), c=wrong_on(4))
+CLI_NEW = {**OLD, "a": m(0.925, loss=0.025, seconds=12.5)}
 
 
 @pytest.fixture(scope="module")
 def two_commits(tmp_path_factory) -> Path:
     repo = new_repo(tmp_path_factory.mktemp("pr_report") / "repo")
-    init_pipeline(repo, lr=0.1, metrics=OLD)
+    init_pipeline(repo)
+    write_study(repo, OLD, CLI_BASE)
     commit(repo, "base")
     (repo / "params.yaml").write_text(params_yaml(0.25))
-    write_metrics(repo, NEW)
-    commit(repo, "change lr, retrain")
+    write_study(repo, CLI_NEW, CLI_HEAD)
+    commit(repo, "change a's lr, retrain a")
     return repo
 
 
 @needs_tools
-def test_cli_against_previous_commit(two_commits):
+def test_cli_prints_the_changed_runs_p_value_and_collapses_the_others(two_commits):
     text = report(two_commits, "--base", "HEAD~1").stdout
-    assert "`HEAD~1`" in text.splitlines()[0]
-    assert "| `train.lr` | `0.1` | `0.25` |" in text
-    assert "epochs" not in text.split("### Metrics")[0]  # unchanged params are left out
-    a, b = table_row(text, "a"), table_row(text, "b")
-    assert a[0] == f"{pr_report.BEST_MARK} **a**"
-    assert a[1:4] == ["98.00%", "**99.35%**", "+1.35"]
-    assert b[0] == "`b`" and b[1:4] == ["99.00%", "98.75%", "-0.25"]
-    assert a[4:] == ["0.0600", "0.0300", "1,000", "11.0"]
-    assert pr_report.NO_BASE_METRICS not in text
+    assert text.startswith("## ") and "`HEAD~1`" in text.splitlines()[0]
+    assert "| `architectures.a.lr` | `0.1` | `0.25` |" in text
+    params_table = section(text, "### Params changed")
+    assert "epochs" not in params_table and "report.alpha" not in params_table  # unchanged ones left out
+    changed = section(text, "### Runs whose predictions changed")
+    assert row(changed, "a") == ["`a`", "70.00%", "92.50%", "+22.50", "10", "1", "0.012", "**significant**: better"]
+    assert "**Significant at α = 0.02:** `a` (better, p = 0.012)." in changed
+    assert "no `report.alpha`" not in text  # read from the head's params.yaml through `dvc params diff --all`
+    assert "2 runs with unchanged predictions (the same class on all 40 test images)" in text
+    assert row(text.split("<details>")[1], "b")[1] == "92.50%" and "`c`" in text.split("<details>")[1]
+    assert comment.NO_BASE_STUDY not in text
 
 
 @needs_tools
 def test_cli_out_file_and_head_option(two_commits):
-    write_metrics(two_commits, {"a": {**NEW["a"], "test_accuracy": 0.5}})  # uncommitted
+    work = preds("work", a=A_HEAD, b=wrong_on(3), c=wrong_on(14))  # uncommitted: c breaks 10 more
+    write_study(two_commits, {**CLI_NEW, "c": m(0.65)}, work)
     try:
-        run([sys.executable, "-m", "stages.tools.pr_report", "--base", "HEAD~1", "--out", "out/report.md",
-             "--plots", "plots/comparison.png"], two_commits)
+        report(two_commits, "--base", "HEAD~1", "--out", "out/report.md", "--plots", "plots/comparison.png")
         text = (two_commits / "out" / "report.md").read_text()
-        assert table_row(text, "a")[2] == "50.00%"  # the working tree by default
+        assert row(text, "c")[-1] == "**significant**: worse"  # the working tree by default
+        assert "Holm over the 2 changed runs" in text
         assert "![architecture comparison](plots/comparison.png)" in text
         committed = report(two_commits, "--base", "HEAD~1", "--head", "HEAD").stdout
-        assert table_row(committed, "a")[2] == "**99.35%**"
+        assert "`HEAD` vs `HEAD~1`" in committed and "2 runs with unchanged predictions" in committed
     finally:
-        write_metrics(two_commits, NEW)
+        write_study(two_commits, CLI_NEW, CLI_HEAD)
         shutil.rmtree(two_commits / "out", ignore_errors=True)
 
 
 @needs_tools
-def test_cli_base_before_the_pipeline(tmp_path):
+def test_cli_base_before_the_study(tmp_path):
     repo = new_repo(tmp_path / "repo")
     (repo / "README.md").write_text("before DVC\n")
     commit(repo, "before the pipeline")
-    init_pipeline(repo, lr=0.1, metrics=NEW)
-    commit(repo, "pipeline")
+    init_pipeline(repo)
+    write_study(repo, NEW, HEAD)
+    commit(repo, "pipeline and its first study")
     text = report(repo, "--base", "HEAD~1").stdout
-    assert pr_report.NO_BASE_METRICS in text
-    assert "| `train.lr` | — | `0.1` |" in text
-    a, b = table_row(text, "a"), table_row(text, "b")
-    assert a[0] == f"{pr_report.BEST_MARK} **a**" and a[1:4] == ["—", "**99.35%**", "—"]
-    assert b[1:4] == ["—", "98.75%", "—"]
+    assert comment.NO_BASE_STUDY in text and "| `report.alpha` | — | `0.02` |" in text
+    assert [row(section(text, "### Runs\n"), n)[1] for n in "abc"] == ["95.00%", "92.50%", "90.00%"]
+    assert "McNemar p" not in text
 
 
 @needs_tools
-def test_cli_base_without_metrics_files(tmp_path):
-    repo = new_repo(tmp_path / "repo")
-    init_pipeline(repo, lr=0.1, metrics=None)  # dvc.yaml declares them, nothing has been run yet
-    commit(repo, "pipeline, not run")
-    write_metrics(repo, NEW)
-    commit(repo, "first results")
-    text = report(repo, "--base", "HEAD~1").stdout
-    assert pr_report.NO_BASE_METRICS in text and "No params changed." in text
-    assert table_row(text, "a")[1:4] == ["—", "**99.35%**", "—"]
+def test_cli_malformed_predictions_is_a_clear_error(two_commits):
+    path = two_commits / "plots" / "study" / "predictions.csv"
+    path.write_text("actual,a,b,c\n1,1,1,1\n2,2,x,2\n")
+    try:
+        done = report(two_commits, "--base", "HEAD~1", check=False)
+    finally:
+        write_study(two_commits, CLI_NEW, CLI_HEAD)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert f"{path}, line 3: 'x' is not a class index" in done.stderr
 
 
 @needs_tools
