@@ -94,6 +94,7 @@ def make_project(tmp_path: Path, params: dict | None = None) -> Project:
     project = Project(path)
     project.run("git init -q -b main && dvc init -q && dvc config core.analytics false "
                 "&& dvc config core.autostage true")
+    shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")  # the plots' custom templates
     project.write_params(params or small_params())
     project.commit("project")
     return project

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import os
 import re
 import shutil
@@ -74,7 +75,7 @@ def test_every_architecture_of_params_is_in_dvc_yaml(params):
     plots = plots_by_id(dvc)
     for arch in params["architectures"]:
         assert f"metrics/{arch}.json" in deps, f"{arch}: run `python -m stages.tools.dvc_sync`"
-        assert f"{arch}_confusion" in plots, f"{arch}: run `python -m stages.tools.dvc_sync`"
+        assert f"{arch}_loss" in plots, f"{arch}: run `python -m stages.tools.dvc_sync`"
 
 
 def test_render_of_an_added_architecture_wires_its_report_deps_and_plots(params):
@@ -95,18 +96,16 @@ def test_render_of_an_added_architecture_wires_its_report_deps_and_plots(params)
 
     plots = plots_by_id(dvc)
     history = f"plots/{NEW}/history.csv"
-    for metric in ("accuracy", "loss"):
-        overlay = plots[f"val_{metric}"]
-        assert overlay["y"][history] == f"val_{metric}"
-        assert set(overlay["y"]) == {f"plots/{a}/history.csv" for a in [*params["architectures"], NEW]}
-    assert plots[f"{NEW}_loss"] == {"title": f"{NEW}: train vs validation loss", "x": "epoch",
-                                    "y": {history: ["loss", "val_loss"]}}
+    assert plots[f"{NEW}_loss"] == {
+        "title": f"{NEW}: train vs validation loss",
+        "x": "epoch",
+        "y": {history: ["loss", "val_loss"]},
+    }
     assert plots[f"{NEW}_accuracy"]["y"] == {history: ["accuracy", "val_accuracy"]}
-    confusion = plots[f"{NEW}_confusion"]
-    assert confusion["template"] == "confusion"
-    assert confusion["x"] == "actual"
-    assert confusion["y"] == {f"plots/{NEW}/confusion.csv": "predicted"}
     assert f"plots/{NEW}/loss.png" in plots and plots[f"plots/{NEW}/loss.png"] is None
+    # The study-wide plots read the report's long tables, whatever the architectures.
+    for plot_id in ("val_error", "val_loss", "errors"):
+        assert plots[plot_id] == plots_by_id(old)[plot_id], plot_id
 
     # The per-architecture stages are templates over ${architectures}: nothing to add there.
     for name in ("train", "evaluate", "train_seed", "evaluate_seed"):
@@ -121,9 +120,54 @@ def test_render_of_a_removed_architecture_drops_it_everywhere(params):
     assert f"metrics/{gone}.json" not in dvc["stages"]["report"]["deps"]
     assert f"plots/{gone}/confusion.csv" not in dvc["stages"]["report"]["deps"]
     plots = plots_by_id(dvc)
-    assert not {f"{gone}_loss", f"{gone}_accuracy", f"{gone}_confusion", f"plots/{gone}/loss.png"} & set(plots)
-    assert f"plots/{gone}/history.csv" not in plots["val_accuracy"]["y"]
-    assert f"plots/{gone}/history.csv" not in plots["val_loss"]["y"]
+    assert not {f"{gone}_loss", f"{gone}_accuracy", f"plots/{gone}/loss.png"} & set(plots)
+    reading_its_files = [p for p, d in plots.items() if f"plots/{gone}/" in (p if d is None else yaml.safe_dump(d))]
+    assert not reading_its_files, "no plot reads the removed architecture's files"
+
+
+# The report's study tables (the contract between the report and these plots).
+STUDY_TABLES = {
+    "plots/study/history.csv": "arch,seed,run,epoch,loss,accuracy,val_loss,val_accuracy,val_error",
+    "plots/study/errors.csv": "arch,seed,run,actual,predicted,count",
+}
+
+
+def filled_study_plot(plot_id: str, definition: dict) -> dict:
+    """The spec DVC's renderer makes of a study plot from two revisions of a one-row table, as
+    `dvc plots diff` would: fails if a template is missing or uses a column the table lacks."""
+    from dvc_render.vega import VegaRenderer
+
+    ((path, field),) = definition["y"].items()
+    columns = STUDY_TABLES[path].split(",")
+    one_row = {**dict.fromkeys(columns, "1"), "arch": "conv2_k3", "run": "conv2_k3", "actual": "3"}
+    rows = [{**one_row, "rev": rev, "filename": path, "field": field} for rev in ("HEAD", "workspace")]
+    properties = {k: v for k, v in definition.items() if k != "y"}
+    renderer = VegaRenderer(rows, plot_id, **properties, y=field, template_dir=str(ROOT / ".dvc" / "plots"))
+    return renderer.get_filled_template()
+
+
+def test_study_plots_colour_by_architecture_and_dash_by_revision_on_log_axes(params):
+    plots = plots_by_id(rendered(params))
+    for plot_id, column in (("val_error", "val_error"), ("val_loss", "val_loss")):
+        definition = plots[plot_id]
+        assert definition["y"] == {"plots/study/history.csv": column}
+        spec = filled_study_plot(plot_id, definition)
+        assert "<DVC_METRIC" not in json.dumps(spec), f"{plot_id}: an anchor DVC does not fill"
+        encoding = spec["encoding"]
+        assert encoding["y"]["field"] == column and encoding["y"]["scale"]["type"] == "log"
+        fields = (encoding["color"]["field"], encoding["strokeDash"]["field"], encoding["detail"]["field"])
+        assert fields == ("arch", "rev", "run"), "colour per architecture, dash per revision, a line per run"
+        assert len(set(encoding["color"]["scale"]["range"])) >= len(params["architectures"]), "a colour each"
+        assert len(spec["data"]["values"]) == 2
+
+
+def test_errors_plot_is_one_heat_map_per_architecture_without_the_diagonal(params):
+    definition = plots_by_id(rendered(params))["errors"]
+    assert definition["y"] == {"plots/study/errors.csv": "actual"} and definition["x"] == "predicted"
+    spec = filled_study_plot("errors", definition)
+    assert "<DVC_METRIC" not in json.dumps(spec)
+    assert spec["facet"]["field"] == "panel"
+    assert {"filter": "toNumber(datum['predicted']) != toNumber(datum['actual'])"} in spec["transform"]
 
 
 def test_train_stage_params_leave_out_extra_seeds(params):

@@ -1,0 +1,296 @@
+"""`dvc plots show` as a reader sees it: drawn by Vega in headless Chromium, and by vl-convert.
+
+No training: a temporary git + DVC repo holds the project's dvc.yaml (rendered from params.yaml),
+its custom templates (.dvc/plots/) and hand-made data: the study tables in tests/browser/data/
+(the 12 architectures' seed-0 histories and confusion counts of a real 15-epoch study), each
+architecture's history.csv cut from them, and tiny PNGs for the image plots.
+
+Needs, outside the venv, what `bash tests/browser/install.sh` installs (Debian's chromium, the
+Vega scripts locked in tests/browser/package-lock.json) and, in it, playwright and vl-convert-python.
+`PLOTS_SHOW_SCREENSHOT=docs/plots-show.png` makes the browser test save the top of the page there.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+import zlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BROWSER = ROOT / "tests" / "browser"
+DATA = BROWSER / "data"
+VENDOR = BROWSER / "node_modules"
+SCRIPTS = {
+    "vega.min.js": VENDOR / "vega/build/vega.min.js",
+    "vega-lite.min.js": VENDOR / "vega-lite/build/vega-lite.min.js",
+    "vega-embed.min.js": VENDOR / "vega-embed/build/vega-embed.min.js",
+}
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VL_VERSION = "5.21"  # vl-convert's Vega-Lite, the one locked for the page (tests/browser/package.json)
+OVERLAYS = ("val_error", "val_loss")
+HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+
+sys.path.insert(0, str(ROOT))
+from stages.tools import dvc_plots, dvc_sync  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def needed(module: str):
+    """The module, or skip the test; under CI a missing tool fails, since a skipped check would pass."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        message = f"{module} is not installed in the venv: pip install it (versions: tests/browser/README.md)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+
+
+def tiny_png(path: Path) -> None:
+    """A 2x2 grey PNG: enough for DVC's image plots and the page's <img>."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    header = (2).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    pixels = zlib.compress(b"\x00\x80\x80" * 2)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+
+
+def study_rows(seeds=(0,)) -> list[dict]:
+    """The study history; extra seeds are seed 0's curves scaled a little, so each run differs."""
+    rows = list(csv.DictReader((DATA / "history.csv").open()))
+    out = []
+    for seed in seeds:
+        for row in rows:
+            run = row["arch"] if seed == 0 else f"{row['arch']}-seed{seed}"
+            factor = 1 + 0.05 * seed
+            out.append(
+                {
+                    **row,
+                    "seed": seed,
+                    "run": run,
+                    **{k: f"{float(row[k]) * factor:.6g}" for k in ("val_loss", "val_error")},
+                }
+            )
+    return out
+
+
+def write_csv(path: Path, rows: list[dict], fields) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class StudyRepo:
+    """A git + DVC repo with the project's plots and hand-made data, committed."""
+
+    def __init__(self, path: Path, seeds=(0,)):
+        self.path = path
+        self.env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "DVC_NO_ANALYTICS": "1",
+            "GIT_AUTHOR_NAME": "test",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "test",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        }
+        params = yaml.safe_load((ROOT / "params.yaml").read_text())
+        self.archs = list(params["architectures"])
+        path.mkdir(parents=True)
+        self.run("git init -q -b main && dvc init -q && dvc config core.analytics false")
+        shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")
+        shutil.copy2(ROOT / "params.yaml", path / "params.yaml")
+        (path / "dvc.yaml").write_text(dvc_sync.render(params))
+        self.write_history(study_rows(seeds))
+        shutil.copy2(DATA / "errors.csv", path / "plots/study/errors.csv")
+        for image in ["plots/comparison.png", "plots/pareto.png", *(f"plots/{a}/loss.png" for a in self.archs)]:
+            tiny_png(path / image)
+        self.run("git add -A && git commit -qm study")
+
+    def write_history(self, rows: list[dict]) -> None:
+        missing = set(self.archs) - {row["arch"] for row in rows}
+        assert not missing, f"{DATA / 'history.csv'} has no rows for {sorted(missing)} of params.yaml: add them"
+        write_csv(self.path / dvc_plots.STUDY_HISTORY, rows, rows[0].keys())
+        for arch in self.archs:
+            write_csv(
+                self.path / f"plots/{arch}/history.csv",
+                [r for r in rows if r["arch"] == arch and r["run"] == arch],
+                HISTORY_FIELDS,
+            )
+
+    def run(self, command: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            command, shell=True, cwd=self.path, env=self.env, text=True, capture_output=True, timeout=300
+        )
+        assert result.returncode == 0, f"`{command}` exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def specs(self, command: str = "dvc plots show") -> dict:
+        """{plot id: filled Vega-Lite spec} of the vega plots that `command --json` gives."""
+        shown = json.loads(self.run(f"{command} --json").stdout)
+        assert not shown.get("errors"), shown["errors"]
+        return {pid: entries[0]["content"] for pid, entries in shown["data"].items() if entries[0]["type"] == "vega"}
+
+
+# ---------------------------------------------------------------- vl-convert: the lines' styles
+
+
+def line_styles(spec: dict) -> list[tuple[str, str]]:
+    """(stroke colour, dash pattern) of every line Vega draws for the spec (legend symbols left out)."""
+    vl_convert = needed("vl_convert")
+    svg = ET.fromstring(vl_convert.vegalite_to_svg(spec, vl_version=VL_VERSION))
+    styles = []
+    for group in svg.iter("{http://www.w3.org/2000/svg}g"):
+        classes = group.get("class", "").split()
+        if "mark-line" in classes and "role-mark" in classes:
+            styles += [
+                (path.get("stroke"), path.get("stroke-dasharray", "solid"))
+                for path in group.iter("{http://www.w3.org/2000/svg}path")
+            ]
+    return styles
+
+
+def y_scale_type(spec: dict) -> str:
+    vega = needed("vl_convert").vegalite_to_vega(spec, vl_version=VL_VERSION)
+    return next(scale["type"] for scale in vega["scales"] if scale["name"] == "y")
+
+
+def test_each_architecture_has_its_own_line_style_on_log_axes(tmp_path):
+    repo = StudyRepo(tmp_path / "repo")
+    specs = repo.specs()
+    assert set(specs) >= {*OVERLAYS, "errors"}
+    for plot_id in OVERLAYS:
+        styles = line_styles(specs[plot_id])
+        assert len(styles) == 12, f"{plot_id}: {len(styles)} lines"
+        assert len(set(styles)) == 12, f"{plot_id}: 12 lines in {len(set(styles))} styles: {sorted(styles)}"
+        assert y_scale_type(specs[plot_id]) == "log", plot_id
+
+
+def test_plots_diff_dashes_each_revision_and_seeds_share_their_architectures_style(tmp_path):
+    repo = StudyRepo(tmp_path / "repo")
+    rows = study_rows(seeds=(0, 1, 2))  # the workspace gains two seeds per architecture
+    repo.write_history(rows)
+    shown_specs, diffed_specs = repo.specs(), repo.specs("dvc plots diff HEAD")
+    for plot_id in OVERLAYS:
+        shown = line_styles(shown_specs[plot_id])
+        assert len(shown) == 36 and len(set(shown)) == 12, f"{plot_id}: one line per run, a colour per architecture"
+        diffed = line_styles(diffed_specs[plot_id])
+        assert len(diffed) == 12 + 36, plot_id
+        assert len(set(diffed)) == 24, f"{plot_id}: 12 colours x 2 revisions: {sorted(set(diffed))}"
+        assert len({dash for _, dash in diffed}) == 2, f"{plot_id}: one dash per revision"
+
+
+# ---------------------------------------------------------------- the page in Chromium
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def served_page(tmp_path):
+    """`dvc plots show` with the local-scripts page template, served on 127.0.0.1: (url, plot ids)."""
+    missing = [str(p) for p in [CHROMIUM, *SCRIPTS.values()] if not p.exists()]
+    if missing:
+        message = f"missing {missing}: run `bash tests/browser/install.sh`"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    repo = StudyRepo(tmp_path / "repo")
+    out = tmp_path / "page"
+    repo.run(f"dvc plots show --html-template {BROWSER / 'page.html'} -o {out}")
+    vendor = out / "vendor"
+    vendor.mkdir()
+    for name, source in SCRIPTS.items():
+        shutil.copy2(source, vendor / name)
+    (out / "favicon.ico").write_bytes(b"")  # Chromium asks for one; a 404 would count as a console error
+    html = (out / "index.html").read_text()
+    assert "cdn.jsdelivr" not in html and 'src="vendor/vega-embed.min.js"' in html
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=out))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/index.html", set(repo.specs())
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+# Per vega plot (the ids DVC gave its divs, as the page's vegaEmbed calls saw them): did Vega
+# draw (its <svg class="marks"> or <canvas>), and each legend's title and labels.
+INSPECT = """ids => ids.map(id => document.getElementById(id)).map(div => ({
+    id: div.id,
+    drawn: div.querySelector('svg.marks, canvas.marks') !== null,
+    legends: Array.from(div.querySelectorAll('g.role-legend')).map(legend => ({
+        title: (legend.querySelector('.role-legend-title text') || {}).textContent,
+        labels: Array.from(legend.querySelectorAll('.role-legend-label text')).map(t => t.textContent)}))}))"""
+
+
+def test_plots_show_draws_every_plot_in_chromium(served_page, tmp_path):
+    playwright = needed("playwright.sync_api")
+    url, vega_ids = served_page
+    problems = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+            page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+            page.goto(url, wait_until="load")
+            page.wait_for_function(
+                "n => Object.keys(window.plotResults).length >= n", arg=len(vega_ids), timeout=60_000
+            )
+            results = page.evaluate("() => window.plotResults")
+            divs = page.evaluate(INSPECT, list(results))
+            images = page.evaluate(
+                "() => Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0])"
+            )
+            screenshot = tmp_path / "plots-show.png"
+            top = [page.locator(f"#{plot_id}").bounding_box() for plot_id in (*OVERLAYS, "errors")]
+            page.screenshot(
+                path=str(screenshot),
+                full_page=True,
+                clip={"x": 0, "y": 0, "width": 1280, "height": max(b["y"] + b["height"] for b in top) + 4},
+            )
+        finally:
+            browser.close()
+
+    assert not problems, "\n".join(problems)
+    assert len(results) == len(vega_ids) and set(results.values()) == {"ok"}, results
+    by_id = {div["id"]: div for div in divs}
+    assert all(div["drawn"] for div in divs), [div["id"] for div in divs if not div["drawn"]]
+    assert images and all(ok for _, ok in images), [src for src, ok in images if not ok]
+    archs = list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
+    for plot_id in OVERLAYS:
+        legends = {legend["title"]: legend["labels"] for legend in by_id[plot_id]["legends"]}
+        assert legends.get("architecture") == archs, f"{plot_id}: {legends}"  # each once, in params order
+        assert legends.get("revision") == ["workspace"], f"{plot_id}: {legends}"
+    if os.environ.get("PLOTS_SHOW_SCREENSHOT"):
+        shutil.copy2(screenshot, ROOT / os.environ["PLOTS_SHOW_SCREENSHOT"])
