@@ -15,76 +15,26 @@ import yaml
 from stages.common import layout
 from stages.common.atomic import atomic_path
 from stages.mnist.source import MnistError, describe_source, load_mnist
-
-VALIDATIONS = ("holdout", "test")
-DATA_KEYS = ("subset", "validation", "val_size", "test_subset")
-
-
-def _count(value, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"data.{key} must be an integer, got {value!r}")
-    if value < 0:
-        raise ValueError(f"data.{key} must be >= 0, got {value}")
-    return value
+from stages.mnist.splits import split
+from stages.params.loading import display
+from stages.params.sections import data_errors, missing_section
 
 
-def split(
-    arrays: dict, subset: int, validation: str, val_size: int, test_subset: int
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The train, val and test (x, y) pairs of the `data` params (slices of `arrays`).
-
-    holdout: val is the last `val_size` training images and the pool the others, so the
-    holdout does not move with `subset`. test (the notebook's protocol): the pool is every
-    training image and val is the test split itself.
-    """
-    subset = _count(subset, "subset")
-    val_size = _count(val_size, "val_size")
-    test_subset = _count(test_subset, "test_subset")
-    if validation not in VALIDATIONS:
-        raise ValueError(f"data.validation must be one of {', '.join(VALIDATIONS)}; got {validation!r}")
-
-    x, y = arrays["x_train"], arrays["y_train"]
-    x_test, y_test = arrays["x_test"], arrays["y_test"]
-    if test_subset > len(x_test):
-        raise ValueError(f"data.test_subset = {test_subset} exceeds the {len(x_test)} test images")
-    end = test_subset or len(x_test)
-    test = (x_test[:end], y_test[:end])
-
-    if validation == "holdout":
-        if not 0 < val_size < len(x):
-            raise ValueError(
-                f"data.val_size must be between 1 and {len(x) - 1} (the holdout is cut from "
-                f"the {len(x)} training images), got {val_size}"
-            )
-        pool = len(x) - val_size
-        val = (x[pool:], y[pool:])
-        pool_text = f"{len(x)} training images minus data.val_size = {val_size}"
-    else:
-        pool = len(x)
-        val = test
-        pool_text = "every training image"
-    if subset > pool:
-        raise ValueError(f"data.subset = {subset} exceeds the training pool of {pool} images ({pool_text})")
-    end = subset or pool
-    return {"train": (x[:end], y[:end]), "val": val, "test": test}
-
-
-def _data_params() -> dict:
-    data = layout.load_params(layout.PARAMS_FILE).get("data")
-    if not isinstance(data, dict):
-        raise ValueError(f"{layout.PARAMS_FILE}: missing section `data`")
-    missing = [key for key in DATA_KEYS if key not in data]
-    if missing:
-        raise ValueError(f"{layout.PARAMS_FILE}: missing " + ", ".join(f"data.{k}" for k in missing))
-    return {key: data[key] for key in DATA_KEYS}
+def data_params(params: dict) -> dict:
+    """The `data` section, checked by the validator's rules against MNIST's sizes before
+    the source is read (`split` checks them again against the arrays it cuts)."""
+    errors = data_errors(params["data"]) if "data" in params else [missing_section("data")]
+    if errors:
+        raise ValueError(f"{display(layout.PARAMS_FILE)}: " + "; ".join(errors))
+    return params["data"]
 
 
 def main() -> None:
     source = os.environ.get("MNIST_SOURCE") or None
     try:
-        params = _data_params()
+        data = data_params(layout.load_params(layout.PARAMS_FILE))
         # everything is loaded and checked before the first write: a failure leaves old outputs
-        splits = split(load_mnist(source), **params)
+        splits = split(load_mnist(source), **data)
         for name, path in (("train", layout.TRAIN_FILE), ("val", layout.VAL_FILE), ("test", layout.TEST_FILE)):
             x, y = splits[name]
             with atomic_path(path) as tmp:  # tmp ends in .npz, so np.savez keeps its name

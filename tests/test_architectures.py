@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from stages.model.builder import build_model, build_optimizer, compile_model
-from stages.model.layers import layer_arguments
 from stages.common.layout import load_params
+from stages.model.builder import build_layer, build_model, build_optimizer, compile_model
+from stages.model.layers import LAYER_TYPES, as_pair, layer_arguments, resolved_arguments
 from stages.model.shapes import forward_flops, layer_shapes
 
 PARAMS = load_params()
@@ -17,10 +17,18 @@ INPUT_SHAPE = PARAMS["model"]["input_shape"]
 
 # REFERENCE.md: total parameters (non-trainable ones are the batch-norm moving statistics).
 REFERENCE_PARAMS = {
-    "conv2_k3": (1_199_882, 0), "conv2_k5": (872_714, 0), "conv3_k753": (722_186, 0),
-    "conv2_k3_same": (1_625_866, 0), "conv3_k753_same": (947_466, 0), "conv3_k5": (550_234, 0),
-    "conv3_k7_s2": (446_554, 0), "conv3_k7_bn": (395_930, 288), "conv3_k5_bn": (550_810, 288),
-    "conv3_k3_bn": (1_090_970, 288), "conv3_k753_sigmoid": (722_186, 0), "conv3_k753_tanh": (722_186, 0),
+    "conv2_k3": (1_199_882, 0),
+    "conv2_k5": (872_714, 0),
+    "conv3_k753": (722_186, 0),
+    "conv2_k3_same": (1_625_866, 0),
+    "conv3_k753_same": (947_466, 0),
+    "conv3_k5": (550_234, 0),
+    "conv3_k7_s2": (446_554, 0),
+    "conv3_k7_bn": (395_930, 288),
+    "conv3_k5_bn": (550_810, 288),
+    "conv3_k3_bn": (1_090_970, 288),
+    "conv3_k753_sigmoid": (722_186, 0),
+    "conv3_k753_tanh": (722_186, 0),
 }
 
 
@@ -79,8 +87,41 @@ def test_unknown_optimizer_lists_the_allowed_ones():
 def test_compiled_model_trains_on_integer_labels():
     import numpy as np
 
-    model = compile_model(build_model("conv2_k3", ARCHITECTURES["conv2_k3"], INPUT_SHAPE),
-                          ARCHITECTURES["conv2_k3"]["optimizer"])
+    model = compile_model(
+        build_model("conv2_k3", ARCHITECTURES["conv2_k3"], INPUT_SHAPE), ARCHITECTURES["conv2_k3"]["optimizer"]
+    )
     x = np.zeros((4, 28, 28, 1), np.float32)
     loss, accuracy = model.train_on_batch(x, np.array([0, 1, 2, 3]))
     assert np.isfinite(loss) and 0 <= accuracy <= 1
+
+
+@pytest.mark.parametrize("kind", sorted(LAYER_TYPES))
+def test_the_vocabulary_s_defaults_are_what_the_built_layer_gets(kind):
+    """Shapes and FLOPs read omitted arguments from the vocabulary: its defaults must be
+    what Keras (or the builder, for ours) gives the layer."""
+    minimal = {
+        "conv": {"filters": 8, "kernel_size": 3},
+        "pool": {"pool_size": 3},
+        "dense": {"units": 4},
+        "dropout": {"rate": 0.5},
+    }.get(kind, {})
+    spec = {"type": kind, **minimal}
+    config = build_layer(spec).get_config()
+    for name, value in resolved_arguments(spec).items():
+        if name == "strides" and value is None:  # pool: Keras' None is the pool size
+            value = spec["pool_size"]
+        expected = as_pair(value) if name in ("kernel_size", "pool_size", "strides") else value
+        built = tuple(config[name]) if isinstance(config[name], (list, tuple)) else config[name]
+        assert built == expected, (name, config[name], value)
+
+
+def test_shapes_follow_explicit_strides_and_padding():
+    layers = [
+        {"type": "conv", "filters": 4, "kernel_size": [3, 5], "strides": [2, 1], "padding": "same"},
+        {"type": "pool", "pool_size": 3},
+        {"type": "flatten"},
+        {"type": "dense", "units": 10},
+    ]
+    model = build_model("strided", {"layers": layers}, INPUT_SHAPE)
+    assert layer_shapes(layers, INPUT_SHAPE) == [tuple(layer.output.shape[1:]) for layer in model.layers]
+    assert layer_shapes(layers, INPUT_SHAPE)[:2] == [(14, 28, 4), (4, 9, 4)]

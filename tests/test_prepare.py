@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from stages import prepare
-from stages.common import layout  # noqa: E402
-from stages.prepare import split  # noqa: E402
+from stages.common import layout
+from stages.prepare import split
 
-from conftest import require_mnist  # noqa: E402
+from conftest import require_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
 
 N_TRAIN, N_TEST = 100, 30
 
@@ -74,23 +74,67 @@ def test_test_subset(arrays):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [
-        ({"subset": 81}, r"data\.subset = 81 exceeds the training pool of 80 images"),
-        ({"subset": 101, "validation": "test"}, r"data\.subset = 101 exceeds the training pool of 100"),
-        ({"subset": -1}, r"data\.subset must be >= 0, got -1"),
-        ({"subset": 1.5}, r"data\.subset must be an integer"),
-        ({"val_size": 0}, r"data\.val_size must be between 1 and 99"),
-        ({"val_size": 100}, r"data\.val_size must be between 1 and 99.*got 100"),
-        ({"val_size": -3, "validation": "test"}, r"data\.val_size must be >= 0"),
-        ({"validation": "kfold"}, r"data\.validation must be one of holdout, test; got 'kfold'"),
-        ({"test_subset": -1}, r"data\.test_subset must be >= 0"),
-        ({"test_subset": 31}, r"data\.test_subset = 31 exceeds the 30 test images"),
+    [  # the validator's rules (stages.params.sections.data_errors), on these arrays' sizes
+        (
+            {"subset": 81},
+            "data: subset 81 is larger than the training pool; allowed: 0 <= subset <= 80 "
+            "(100 training images - val_size 20 held out)",
+        ),
+        (
+            {"subset": 101, "validation": "test"},
+            "data: subset 101 is larger than the training pool; allowed: 0 <= subset <= 100 (the 100 training images",
+        ),
+        ({"subset": -1}, "data: subset -1 is out of range; allowed: subset >= 0"),
+        ({"subset": 1.5}, "data: subset 1.5 must be an integer, got float"),
+        ({"val_size": 0}, "data: val_size 0 is out of range; allowed: 1 <= val_size <= 99"),
+        ({"val_size": 100}, "data: val_size 100 is out of range; allowed: 1 <= val_size <= 99"),
+        ({"val_size": -3, "validation": "test"}, "data: val_size -3 is out of range"),
+        ({"validation": "kfold"}, "data: unknown validation 'kfold'; allowed: holdout, test"),
+        ({"test_subset": -1}, "data: test_subset -1 is out of range; allowed: 0 <= test_subset <= 30"),
+        ({"test_subset": 31}, "data: test_subset 31 is out of range; allowed: 0 <= test_subset <= 30"),
     ],
 )
 def test_split_errors(arrays, kwargs, message):
     args = {"subset": 0, "validation": "holdout", "val_size": 20, "test_subset": 0, **kwargs}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError) as raised:
         split(arrays, **args)
+    assert str(raised.value).startswith(message)
+
+
+def test_split_lists_every_broken_rule(arrays):
+    with pytest.raises(ValueError) as raised:
+        split(arrays, subset=-1, validation="holdout", val_size=100, test_subset=31)
+    message = str(raised.value)
+    for culprit in ("data: subset -1 is", "data: val_size 100 is", "data: test_subset 31 is"):
+        assert culprit in message, culprit
+    assert message.count("data: ") == 3
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            {"subset": 0, "validation": "holdout", "val_size": 10000},
+            "data: missing 'test_subset'; data needs: subset, validation, val_size, test_subset",
+        ),
+        (
+            {"subset": 0, "validation": "holdout", "val_size": 10000, "test_subset": 0, "shuffle": True},
+            "data: unknown key 'shuffle'; allowed: subset, validation, val_size, test_subset",
+        ),
+        (
+            {"subset": 50001, "validation": "holdout", "val_size": 10000, "test_subset": 0},
+            "data: subset 50001 is larger than the training pool; allowed: 0 <= subset <= 50000 "
+            "(60000 training images - val_size 10000 held out)",
+        ),
+        (None, "data: expected a mapping like {subset: 0, validation: holdout, ...}, got null"),
+    ],
+)
+def test_data_params_are_checked_by_the_validator_s_rules_before_mnist_is_read(data, message):
+    with pytest.raises(ValueError) as raised:
+        prepare.data_params({"data": data})
+    assert str(raised.value).endswith(f"params.yaml: {message}")
+    with pytest.raises(ValueError, match="missing section 'data'"):
+        prepare.data_params({"train": {}})
 
 
 # main() on the real data
@@ -104,7 +148,7 @@ def outputs(tmp_path, monkeypatch):
     monkeypatch.setattr(layout, "PARAMS_FILE", params)
     monkeypatch.setattr(layout, "DATA_DIR", tmp_path / "data")  # URL sources cache here, not in the repo
     paths = tuple(tmp_path / "prepared" / f"{name}.npz" for name in ("train", "val", "test"))
-    for attr, path in zip(("TRAIN_FILE", "VAL_FILE", "TEST_FILE"), paths):
+    for attr, path in zip(("TRAIN_FILE", "VAL_FILE", "TEST_FILE"), paths, strict=True):
         monkeypatch.setattr(layout, attr, path)
     return paths
 
@@ -114,7 +158,9 @@ def test_main_writes_three_files(outputs, monkeypatch, capsys):
     monkeypatch.setenv("MNIST_SOURCE", source)
     prepare.main()
     train, val, test = (np.load(p) for p in outputs)
-    assert {name: (f["x"].shape, f["y"].shape) for name, f in zip(("train", "val", "test"), (train, val, test))} == {
+    assert {
+        name: (f["x"].shape, f["y"].shape) for name, f in zip(("train", "val", "test"), (train, val, test), strict=True)
+    } == {
         "train": ((500, 28, 28), (500,)),
         "val": ((200, 28, 28), (200,)),
         "test": ((100, 28, 28), (100,)),
@@ -163,7 +209,10 @@ def test_bad_params_is_a_clean_error(outputs, monkeypatch, capsys):
     monkeypatch.setenv("MNIST_SOURCE", require_mnist())
     with pytest.raises(SystemExit):
         prepare.main()
-    assert capsys.readouterr().err.startswith("prepare: error: data.val_size must be between 1 and 59999")
+    err = capsys.readouterr().err
+    assert err.startswith("prepare: error: ") and err.endswith(
+        "params.yaml: data: val_size 0 is out of range; allowed: 1 <= val_size <= 59999\n"
+    )
     assert not outputs[0].parent.exists()
 
 

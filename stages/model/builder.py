@@ -1,4 +1,5 @@
-"""The one builder: turns an `architectures.<id>` entry of params.yaml into a Keras model.
+"""The one builder: turns an `architectures.<id>` entry of params.yaml into a Keras model,
+through the vocabulary of `stages.model.layers` (class names and our defaults).
 
 Keras is imported lazily, so that importing the vocabulary (`stages.model.layers`) stays fast.
 """
@@ -33,10 +34,11 @@ def build_optimizer(spec: dict):
 
     name = spec["name"]
     try:
-        class_name, hyperparameters = OPTIMIZERS[name]
+        optimizer_type = OPTIMIZERS[name]
     except KeyError:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}") from None
-    return getattr(keras.optimizers, class_name)(**{k: spec[k] for k in hyperparameters})
+    hyperparameters = {k: spec[k] for k in optimizer_type.hyperparameters}  # all required: none from Keras
+    return getattr(keras.optimizers, optimizer_type.keras_class)(**hyperparameters)
 
 
 def compile_model(model, optimizer_spec: dict):

@@ -1,0 +1,71 @@
+"""Strict loading of params.yaml for the validator: every problem as a ParamsError that
+names the file, and line where it can (unreadable file, invalid YAML, duplicate keys,
+no mapping at the top)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from stages.common.layout import PARAMS_FILE, read_yaml
+from stages.params.checks import found, show
+from stages.params.sections import SECTIONS
+
+
+class ParamsError(Exception):
+    """params.yaml is unreadable or invalid; `.errors` lists every problem, one line each."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} error(s) in params:\n" + "\n".join(f"  {e}" for e in self.errors))
+
+
+class DuplicateKeyError(ParamsError):
+    """The same key twice in one YAML mapping (safe_load would silently keep the last)."""
+
+
+def display(path: Path | str) -> str:
+    """The path relative to the working directory when inside it: short messages."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _yaml_error(name: str, error: yaml.YAMLError) -> str:
+    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+    if mark is not None and problem:
+        return f"{name}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {' '.join(problem.split())}"
+    return f"{name}: invalid YAML: {' '.join(str(error).split())}"
+
+
+def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
+    """The params of `path` and its duplicate-key errors; ParamsError if the file is
+    unreadable, unparsable or not a mapping."""
+    name = display(path)
+    try:
+        params, repeats = read_yaml(path)
+    except OSError as error:
+        raise ParamsError([f"{name}: cannot read: {error.strerror or error}"]) from None
+    except yaml.YAMLError as error:
+        raise ParamsError([_yaml_error(name, error)]) from None
+    duplicates = [
+        f"{name}:{d.line}: duplicate key {show(d.key)} (first on line {d.first_line}); "
+        "YAML would silently keep only the last one"
+        for d in repeats
+    ]
+    if not isinstance(params, dict):
+        what = "an empty file" if params is None else found(params)
+        raise ParamsError(duplicates + [f"{name}: expected a mapping with sections {', '.join(SECTIONS)}, got {what}"])
+    return params, duplicates
+
+
+def load_params_strict(path: Path | str = PARAMS_FILE) -> dict:
+    """Read params.yaml like `layout.load_params`, but refuse duplicate mapping keys
+    anywhere (DuplicateKeyError, naming each key and line); unreadable, unparsable or
+    non-mapping files raise a ParamsError naming the file."""
+    params, duplicates = load_with_duplicates(path)
+    if duplicates:
+        raise DuplicateKeyError(duplicates)
+    return params
