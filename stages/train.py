@@ -32,11 +32,11 @@ def save_model(path, model) -> None:
 def resume_fingerprint(params: dict, arch_id: str, run_seed: int) -> dict:
     """What a resume state must match to be continued: anything else would end with weights
     that match no uninterrupted run (params, data, every file of this stage's code, numerics)."""
-    code = closure("stages.train", layout.ROOT)
+    code = closure("stages.train", layout.CODE_ROOT)
     return {"arch": params["architectures"][arch_id], "train": params["train"], "seed": run_seed,
             "model": params["model"], "numerics": params["numerics"],
             "data": [layout.file_digest(p) for p in (layout.TRAIN_FILE, layout.VAL_FILE)],
-            "code": {str(Path(p).relative_to(layout.ROOT)): layout.file_digest(p) for p in code}}
+            "code": {str(Path(p).relative_to(layout.CODE_ROOT)): layout.file_digest(p) for p in code}}
 
 
 def run(arch_id: str, seed: int | None = None, params_file=layout.PARAMS_FILE) -> dict:

@@ -79,6 +79,14 @@ def uninterrupted(template, tmp_path_factory):
     return done
 
 
+def history_rows(history_file) -> int | None:
+    """Epochs in the live history CSV (rewritten atomically at each epoch's end)."""
+    try:
+        return len(history_file.read_text().splitlines()) - 1
+    except FileNotFoundError:
+        return None
+
+
 def finished_epochs(state_file) -> int | None:
     try:
         return len(json.loads(state_file.read_text())["history"])
@@ -115,20 +123,23 @@ def rwlock_pids(project) -> set[int]:
             for entry in (holders if isinstance(holders, list) else [holders])}
 
 
-def interrupt_during_second_epoch(project, signum: int, logs) -> tuple[str, str]:
-    """Start `dvc repro`, signal its whole process group once epoch 1 is saved; return its stdout, stderr."""
+def interrupt_during_second_epoch(project, signum: int, logs) -> tuple[str, str, str]:
+    """Start `dvc repro`, signal its whole process group once epoch 1 reached the live history;
+    return its stdout, stderr and the history as it was mid-run."""
     state_file = project.path / ".resume" / ARCH / "state.json"
+    history_file = project.path / "plots" / ARCH / "history.csv"
     out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
     with open(out_path, "w") as out, open(err_path, "w") as err:  # files, not pipes: nothing can block
         process = subprocess.Popen([str(VENV_BIN / "dvc"), "repro"], cwd=project.path, env=project.env,
                                    stdout=out, stderr=err, start_new_session=True)
         try:
             deadline = time.monotonic() + 600
-            while (done := finished_epochs(state_file)) is None or done < 1:
+            while (done := history_rows(history_file)) is None or done < 1:
                 assert process.poll() is None, f"dvc repro ended before epoch 1 was saved:\n{err_path.read_text()[-3000:]}"
                 assert time.monotonic() < deadline, "epoch 1 never finished"
                 time.sleep(0.05)
-            assert done == 1, f"polled too late: {done} epochs already saved"
+            assert done == 1, f"polled too late: {done} epochs already in the history"
+            mid_run = history_file.read_text()
             os.killpg(process.pid, signum)  # dvc and the stage it runs: a new session made them a group
             process.wait(timeout=120)  # reaps dvc, the pid the rwlock names
         finally:
@@ -138,7 +149,7 @@ def interrupt_during_second_epoch(project, signum: int, logs) -> tuple[str, str]
     wait_until_gone(process.pid, rwlock_pids(project))
     assert finished_epochs(state_file) == 1, "the kill came after epoch 2 had finished"
     assert not (project.path / f"models/{ARCH}.keras").exists()
-    return out_path.read_text(), err_path.read_text()
+    return out_path.read_text(), err_path.read_text(), mid_run
 
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
@@ -146,7 +157,9 @@ def test_repro_killed_in_epoch_2_resumes_and_matches_uninterrupted_run(template,
     project = copy_of(template, tmp_path)
     logs = tmp_path / "logs"
     logs.mkdir()
-    _, stderr = interrupt_during_second_epoch(project, signum, logs)
+    _, stderr, mid_run = interrupt_during_second_epoch(project, signum, logs)
+    # Live: mid-run, the history already held epoch 1, exactly as the finished run has it.
+    assert mid_run.splitlines() == uninterrupted["history"].splitlines()[:2]
     if signum == signal.SIGTERM:  # the stage's one line, no traceback from it or from DVC
         assert f"train {ARCH}: interrupted; finished epochs are kept" in stderr
         assert "Traceback" not in stderr, stderr[-3000:]
@@ -161,6 +174,9 @@ def test_repro_killed_in_epoch_2_resumes_and_matches_uninterrupted_run(template,
         assert resumed["metrics"][key] == uninterrupted["metrics"][key], key
     assert resumed["history"] == uninterrupted["history"]
     assert len(list(csv.DictReader(resumed["history"].splitlines()))) == EPOCHS
+    # dvclive's copy continues the same history too: one row per epoch, steps 0..EPOCHS-1, no second run.
+    live_rows = (project.path / f"plots/{ARCH}/live/plots/metrics/val/loss.tsv").read_text().splitlines()[1:]
+    assert [int(row.split("\t")[0]) for row in live_rows] == list(range(EPOCHS))
     assert len(resumed["weights"]) == len(uninterrupted["weights"])
     for mine, theirs in zip(resumed["weights"], uninterrupted["weights"]):
         assert np.array_equal(mine, theirs)

@@ -35,7 +35,7 @@ NO_CACHE = {"cache": False}
 def code_deps(*entries: str) -> list[str]:
     """The project files the stage's command imports (`stages.common.imports`): never a missing
     one, and no more, so an edit to the report's code does not retrain anything."""
-    return closure_paths(list(entries), layout.ROOT)
+    return closure_paths(list(entries), layout.CODE_ROOT)
 
 
 def _train_stage(key: str, seed_arg: str, run: str, prefix: str, seed_param: list[str]) -> dict:
@@ -99,9 +99,12 @@ def stages(arch_ids: list[str]) -> dict:
             "outs": [{"metrics/summary.md": NO_CACHE},
                      {"plots/comparison.png": NO_CACHE},
                      {"plots/pareto.png": NO_CACHE},
-                     {"plots/study/predictions.csv": NO_CACHE}],
+                     {"plots/study/predictions.csv": NO_CACHE},
+                     # read by the top-level plots (stages/tools/dvc_plots.py) with their own
+                     # templates; as stage plots DVC would draw them a second time, unreadably
+                     {"plots/study/history.csv": NO_CACHE},
+                     {"plots/study/errors.csv": NO_CACHE}],
             "metrics": [{"metrics/study.json": NO_CACHE}, {"metrics/runs.json": NO_CACHE}],
-            "plots": [{"plots/study/history.csv": NO_CACHE}, {"plots/study/errors.csv": NO_CACHE}],
         },
     }
 
