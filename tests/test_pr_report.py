@@ -334,14 +334,14 @@ def test_best_main_run_ignores_seed_runs():
 
 
 def test_mean_over_seeds_only_when_some_architecture_has_several_runs():
-    study_old = {"a": {"test_accuracy": 0.7, "sd": 0.01, "runs": 2}, "b": {"test_accuracy": 0.9, "sd": 0.02, "runs": 2}}
-    study_new = {"a": {"test_accuracy": 0.95, "sd": 0.005, "runs": 2}, "b": study_old["b"]}
+    study_old = {"a": {"mean": 0.7, "sd": 0.01, "runs": 2}, "b": {"mean": 0.9, "sd": 0.02, "runs": 2}}
+    study_new = {"a": {"mean": 0.95, "sd": 0.005, "runs": 2}, "b": study_old["b"]}
     diff = metrics_diff(OLD, NEW, study_old, study_new)
     text = render(params(), diff, "main", base_predictions=BASE, head_predictions=HEAD)
     seeds = section(text, "### Mean over seeds")
     assert row(seeds, "a")[1:] == ["70.00%", "95.00%", "+25.00", "1.00%", "0.50%", "2"]
     assert "1 other architecture unchanged" in seeds and "`b`" not in seeds
-    single = {k: {"test_accuracy": v["test_accuracy"], "runs": 1} for k, v in study_new.items()}
+    single = {k: {"mean": v["mean"], "runs": 1} for k, v in study_new.items()}
     text = render(
         params(), metrics_diff(OLD, NEW, single, single), "main", base_predictions=BASE, head_predictions=HEAD
     )
@@ -451,7 +451,7 @@ def write_study(repo: Path, runs: dict, predictions: Predictions) -> None:
     """What the report stage would commit: metrics/runs.json, metrics/study.json, plots/study/predictions.csv."""
     (repo / "metrics").mkdir(exist_ok=True)
     (repo / "metrics" / "runs.json").write_text(json.dumps(runs))
-    study = {name: {"test_accuracy": values["test_accuracy"], "runs": 1} for name, values in runs.items()}
+    study = {name: {"mean": values["test_accuracy"], "runs": 1} for name, values in runs.items()}
     (repo / "metrics" / "study.json").write_text(json.dumps(study))
     (repo / "plots" / "study").mkdir(parents=True, exist_ok=True)
     names = list(predictions.runs)

@@ -7,6 +7,7 @@ the verdicts can be checked exactly.
 from __future__ import annotations
 
 import copy
+import csv
 import json
 import re
 import shutil
@@ -18,10 +19,22 @@ import numpy as np
 import pytest
 import yaml
 
-from stages import prepare, report
+from stages import report
 from stages.common import layout
-from stages.reporting import figures, stats
+from stages.mnist.splits import split
 from stages.model.shapes import forward_flops
+from stages.reporting import (
+    conclusions,
+    describe,
+    document,
+    figures,
+    formatting,
+    outputs,
+    reproduction,
+    significance,
+    stats,
+)
+from stages.reporting.inputs import run_files
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -38,7 +51,14 @@ ERRORS = {
     "conv3_k753": list(range(15)) + list(range(500, 505)),
     "conv2_k3_wide": list(range(20)),
 }
-SEED_ACCURACIES = {"conv2_k3": {1: 0.982, 2: 0.978}, "conv2_k5": {1: 0.991, 2: 0.989}}
+# extra seeds' test accuracies; each seed run gets that many errors on images 100 * seed onwards
+#   conv2_k5 vs conv2_k3: 1 point better on every seed (supported over seeds)
+#   conv2_k3_wide vs conv2_k3: the same mean, wider spread (not supported)
+SEED_ACCURACIES = {
+    "conv2_k3": {1: 0.982, 2: 0.978},
+    "conv2_k5": {1: 0.991, 2: 0.989},
+    "conv2_k3_wide": {1: 0.983, 2: 0.977},
+}
 EPOCH1_VAL = {"conv2_k3": 0.951, "conv2_k5": 0.962, "conv3_k753": 0.973, "conv2_k3_wide": 0.944}
 
 
@@ -50,39 +70,67 @@ def synthetic_params(extra_seeds=(1, 2)) -> dict:
     archs["conv2_k3_wide"] = wide
     params["architectures"] = archs
     params["train"].update(epochs=3, seed=0, extra_seeds=list(extra_seeds))
-    params["report"] = {"alpha": 0.05, "reproduction_tolerance": 0.003, "comparisons": [
-        {"title": "Kernels and layers", "architectures": ["conv2_k3", "conv2_k5", "conv3_k753"],
-         "pairs": [["conv2_k5", "conv2_k3"], ["conv3_k753", "conv2_k3"]]},
-        {"title": "Width", "architectures": ["conv2_k3", "conv2_k3_wide"],
-         "pairs": [["conv2_k3_wide", "conv2_k3"]]},
-    ]}
+    params["report"] = {
+        "alpha": 0.05,
+        "reproduction_tolerance": 0.003,
+        "comparisons": [
+            {
+                "title": "Kernels and layers",
+                "architectures": ["conv2_k3", "conv2_k5", "conv3_k753"],
+                "pairs": [["conv2_k5", "conv2_k3"], ["conv3_k753", "conv2_k3"]],
+            },
+            {
+                "title": "Width",
+                "architectures": ["conv2_k3", "conv2_k3_wide"],
+                "pairs": [["conv2_k3_wide", "conv2_k3"]],
+            },
+        ],
+    }
     return params
 
 
-def predictions(arch: str) -> np.ndarray:
+def errors_of(arch: str, seed: int | None, accuracy: float) -> list[int]:
+    if seed is None:
+        return ERRORS[arch]
+    return list(range(100 * seed, 100 * seed + round((1 - accuracy) * N_TEST)))
+
+
+def predictions(arch: str, seed: int | None = None, accuracy: float = 0.0) -> np.ndarray:
     predicted = ACTUAL.copy()
-    wrong = ERRORS[arch]
+    wrong = errors_of(arch, seed, accuracy)
     predicted[wrong] = (ACTUAL[wrong] + 1) % 10
     return predicted
 
 
 def write_run(root: Path, arch: str, seed: int | None, accuracy: float, params: dict) -> None:
-    files = report.run_files(root, arch, seed)
+    files = run_files(root, arch, seed)
     spec = params["architectures"][arch]
-    metrics = {"test_accuracy": accuracy, "test_loss": 0.05, "test_errors": round((1 - accuracy) * N_TEST),
-               "test_images": N_TEST, "params": 100_000 * (len(arch) % 7 + 1), "epochs": 3, "best_epoch": 2,
-               "train_seconds": 90.0, "flops": forward_flops(spec["layers"], params["model"]["input_shape"]),
-               "latency_ms": 1.5, "model_bytes": 4_200_000, "seed": 0 if seed is None else seed}
+    metrics = {
+        "test_accuracy": accuracy,
+        "test_loss": 0.05,
+        "test_errors": round((1 - accuracy) * N_TEST),
+        "test_images": N_TEST,
+        "params": 100_000 * (len(arch) % 7 + 1),
+        "epochs": 3,
+        "best_epoch": 2,
+        "train_seconds": 90.0,
+        "flops": forward_flops(spec["layers"], params["model"]["input_shape"]),
+        "latency_ms": 1.5,
+        "model_bytes": 4_200_000,
+        "seed": 0 if seed is None else seed,
+        "monitor": "val_loss",
+    }
     files["metrics"].parent.mkdir(parents=True, exist_ok=True)
     files["metrics"].write_text(json.dumps(metrics))
-    if seed is None:
-        files["history"].parent.mkdir(parents=True, exist_ok=True)
-        first = EPOCH1_VAL[arch]
-        files["history"].write_text("epoch,loss,accuracy,val_loss,val_accuracy\n"
-                                    f"1,0.3,0.9,0.2,{first}\n2,0.1,0.97,0.08,{first + 0.02}\n"
-                                    f"3,0.05,0.99,0.09,{first + 0.021}\n")
-        rows = "\n".join(f"{a},{p}" for a, p in zip(ACTUAL, predictions(arch)))
-        files["confusion"].write_text("actual,predicted\n" + rows + "\n")
+    files["history"].parent.mkdir(parents=True, exist_ok=True)
+    first = EPOCH1_VAL[arch] + (seed or 0) * 0.001
+    files["history"].write_text(
+        "epoch,loss,accuracy,val_loss,val_accuracy\n"
+        f"1,0.3,0.9,0.2,{first}\n2,0.1,0.97,0.08,{first + 0.02}\n"
+        f"3,0.05,0.99,0.09,{first + 0.021}\n"
+    )
+    rows = "\n".join(f"{a},{p}" for a, p in zip(ACTUAL, predictions(arch, seed, accuracy), strict=True))
+    files["confusion"].write_text("actual,predicted\n" + rows + "\n")
 
 
 def make_project(root: Path, params: dict) -> Path:
@@ -115,10 +163,19 @@ def table_row(text: str, first_cell: str) -> list[str]:
     raise AssertionError(f"no row {first_cell!r} in:\n{text}")
 
 
+def table_rows(text: str) -> list[list[str]]:
+    """Cells of every Markdown table row under the header and the alignment row."""
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines[2:]]
+
+
 def section(text: str, title: str) -> str:
+    """From `title` to the next heading of its level or above ("## ..." ends a "### ..." section)."""
     start = text.index(title)
-    end = text.find("\n## ", start + len(title))
-    return text[start:] if end < 0 else text[start:end]
+    level = title.split(" ")[0]
+    ends = [text.find(f"\n{'#' * n} ", start + len(title)) for n in range(2, len(level) + 1)]
+    ends = [end for end in ends if end >= 0]
+    return text[start : min(ends)] if ends else text[start:]
 
 
 # --------------------------------------------------------------------------- describe
@@ -126,19 +183,19 @@ def section(text: str, title: str) -> str:
 
 def test_describe_derives_the_attributes_from_the_real_layer_specs():
     archs = REAL_PARAMS["architectures"]
-    k753 = report.describe(archs["conv3_k753"])
+    k753 = describe.describe(archs["conv3_k753"])
     assert (k753["conv_layers"], k753["kernels"]) == (3, "(7x7),(5x5),(3x3)")
     assert (k753["padding"], k753["activation"], k753["batchnorm"]) == ("valid", "relu", "no")
-    assert report.describe(archs["conv2_k3"])["kernels"] == "(3x3),(3x3)"
-    assert report.describe(archs["conv2_k3_same"])["padding"] == "same"
-    assert report.describe(archs["conv3_k7_bn"])["batchnorm"] == "yes"
-    s2, k5 = report.describe(archs["conv3_k7_s2"]), report.describe(archs["conv3_k5"])
+    assert describe.describe(archs["conv2_k3"])["kernels"] == "(3x3),(3x3)"
+    assert describe.describe(archs["conv2_k3_same"])["padding"] == "same"
+    assert describe.describe(archs["conv3_k7_bn"])["batchnorm"] == "yes"
+    s2, k5 = describe.describe(archs["conv3_k7_s2"]), describe.describe(archs["conv3_k5"])
     assert s2["pool_strides"] == ["2", "2"] and k5["pool_strides"] == ["2", "1"]  # the stride-2 pool
     assert s2["strides"] != k5["strides"]
     assert s2["padding"] == "same,valid,valid"
-    assert report.describe(archs["conv3_k753_sigmoid"])["activation"] == "conv relu,sigmoid,sigmoid; dense sigmoid"
+    assert describe.describe(archs["conv3_k753_sigmoid"])["activation"] == "conv relu,sigmoid,sigmoid; dense sigmoid"
     for spec in archs.values():  # every real architecture can be described
-        assert report.describe(spec)["conv_layers"] >= 2
+        assert describe.describe(spec)["conv_layers"] >= 2
 
 
 def test_pareto_front_keeps_only_points_no_cheaper_point_beats():
@@ -148,24 +205,19 @@ def test_pareto_front_keeps_only_points_no_cheaper_point_beats():
 
 
 def test_cost_points_skip_runs_without_a_positive_number():
-    runs = {arch: {"metrics": {"test_accuracy": 0.99, "flops": flops}}
-            for arch, flops in (("a", 2_500_000), ("b", None), ("c", 0), ("d", True), ("e", float("nan")))}
-    assert report.cost_points(runs, "flops", scale=1e6) == [("a", 2.5, 99.0)]
-    assert report.cost_points(runs, "params") == []
-
-
-def test_formatting():
-    assert report.pct(0.99123) == "99.12" and report.pct(None) == "—"
-    assert report.points(0.0012) == "+0.12" and report.points(-0.00001) == "+0.00"
-    assert report.points(-0.0105) == "-1.05"
-    assert report.p_cell(0.001953125) == "0.002" and report.p_cell(0.0001) == "< 0.001"
+    runs = {
+        arch: {"metrics": {"test_accuracy": 0.99, "flops": flops}}
+        for arch, flops in (("a", 2_500_000), ("b", None), ("c", 0), ("d", True), ("e", float("nan")))
+    }
+    assert figures.cost_points(runs, "flops", scale=1e6) == [("a", 2.5, 99.0)]
+    assert figures.cost_points(runs, "params") == []
 
 
 # --------------------------------------------------------------------------- significance
 
 
 def test_mcnemar_with_known_counts_then_holm(project):
-    results = report.build(synthetic_params(), project)["results"]
+    results = document.build(synthetic_params(), project)["results"]
     k5 = pair(results, "conv2_k5", "conv2_k3")
     assert (k5["mcnemar"]["a_only"], k5["mcnemar"]["b_only"]) == (10, 0)
     assert k5["mcnemar"]["p_value"] == pytest.approx(0.001953125)  # 2 * 0.5**10, before Holm
@@ -180,30 +232,29 @@ def test_mcnemar_with_known_counts_then_holm(project):
 
 
 def test_identical_predictions_give_no_significant_difference(project):
-    results = report.build(synthetic_params(), project)["results"]
+    results = document.build(synthetic_params(), project)["results"]
     same = pair(results, "conv2_k3_wide", "conv2_k3")
     assert same["mcnemar"]["p_value"] == 1.0
     assert same["verdict"] == "no significant difference between conv2_k3_wide and conv2_k3 (0.00 points, p = 1)"
 
 
 def test_welch_only_when_both_sides_have_two_seeds(project):
-    results = report.build(synthetic_params(), project)["results"]
+    results = document.build(synthetic_params(), project)["results"]
     k5 = pair(results, "conv2_k5", "conv2_k3")
     assert k5["welch"]["n_a"] == k5["welch"]["n_b"] == 3
-    assert k5["welch"]["p_value"] == pytest.approx(
-        stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])["p_value"])
+    assert k5["welch"]["p_value"] == pytest.approx(stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])["p_value"])
     assert k5["welch_verdict"] is not None
     assert pair(results, "conv3_k753", "conv2_k3")["welch"] is None  # conv3_k753 has one seed
 
 
 def test_different_test_images_are_refused(project):
-    confusion = report.run_files(project, "conv2_k5")["confusion"]
+    confusion = run_files(project, "conv2_k5")["confusion"]
     lines = confusion.read_text().splitlines()
     a, p = lines[1].split(",")
     lines[1] = f"{(int(a) + 1) % 10},{p}"
     confusion.write_text("\n".join(lines) + "\n")
     with pytest.raises(report.ReportError, match=r"not on the same test images.*1 labels differ"):
-        report.build(synthetic_params(), project)
+        document.build(synthetic_params(), project)
 
 
 # --------------------------------------------------------------------------- the report
@@ -216,49 +267,138 @@ def test_summary_tables_figures_and_terminal(project, capsys):
     for png in ("comparison.png", "pareto.png"):
         assert (project / "plots" / png).read_bytes().startswith(b"\x89PNG")
 
-    # 1. protocol and the one-seed caution (conv3_k753 and conv2_k3_wide have one seed)
-    assert "holdout" in summary and "Epochs: 3" in summary and "extra seeds 1 (2 of 4 architectures)" in summary
-    assert "2 of 4 architectures have one seed only (conv3_k753, conv2_k3_wide)" in summary
-    assert report.NOISE_NOTE in summary
+    # 1. protocol and the one-seed caution (conv3_k753 has one seed)
+    assert "holdout" in summary and "Epochs: 3" in summary
+    assert "extra seeds 1 (3 of 4 architectures), 2 (3 of 4 architectures)" in summary
+    assert "1 of 4 architectures have one seed only (conv3_k753)" in summary
+    assert conclusions.NOISE_NOTE in summary
 
-    # 2. comparison tables: our numbers, mean ± std and t-CI over 3 seeds, the notebook's figures
+    # 2. comparison tables: mean ± sd and t-CI over 3 seeds, seed 0's figure, the notebook's
     first = section(summary, "### 1. Kernels and layers")
-    assert table_row(first, "Architecture")[:4] == ["Architecture", "Conv layers", "Kernels",
-                                                     "Test acc (ours, seed 0, %)"]
+    assert table_row(first, "Architecture")[3:6] == [
+        "Mean ± sd over seeds (%)",
+        "95% CI over seeds",
+        "Test acc (seed 0, %)",
+    ]
     k3 = table_row(first, "conv2_k3")
     ci = stats.mean_ci([0.98, 0.982, 0.978])
-    assert k3 == ["conv2_k3", "2", "(3x3),(3x3)", "98.00", "98.00 ± 0.20 (n=3)",
-                  f"[{100 * ci['ci_low']:.2f}, {100 * ci['ci_high']:.2f}]", "2", "99.05", "99.21 @ 10"]
-    assert k3[5] == "[97.50, 98.50]"
-    assert table_row(first, "conv3_k753")[2:6] == ["(7x7),(5x5),(3x3)", "98.00", "98.00 (n=1)", "—"]
+    assert k3 == [
+        "conv2_k3",
+        "2",
+        "(3x3),(3x3)",
+        "98.00 ± 0.20 (n=3)",
+        f"[{100 * ci['ci_low']:.2f}, {100 * ci['ci_high']:.2f}]",
+        "98.00",
+        "2",
+        "99.05",
+        "99.21 @ 10",
+    ]
+    assert k3[4] == "[97.50, 98.50]"
+    assert table_row(first, "conv3_k753")[2:6] == ["(7x7),(5x5),(3x3)", "98.00 (n=1)", "—", "98.00"]
     assert table_row(section(summary, "### 2. Width"), "conv2_k3_wide")[-2:] == ["—", "—"]  # not in the notebook
 
-    # 3. significance and generated conclusions
-    significance = section(summary, "## Significance")
-    k5 = table_row(significance, "1")
-    assert k5[1:4] == ["conv2_k5", "conv2_k3", "99.00"] and k5[5] == "+1.00"
-    welch_p = stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])["p_value"]
-    assert k5[7:] == ["10 / 0", "0.002", "0.0059", f"{report.p_cell(welch_p)} (3 vs 3)", report.p_cell(welch_p)]
-    assert "- conv2_k5 beats conv2_k3 by 1.00 points (p = 0.0059) — test set, McNemar, Holm-adjusted." in summary
-    assert "no significant difference between conv2_k3_wide and conv2_k3 (0.00 points, p = 1)" in summary
-    assert "Over seeds (3 vs 3, Welch, Holm-adjusted): conv2_k5 beats conv2_k3" in summary
+    # 3. over seeds: Welch on the per-seed accuracies, Holm over the 2 pairs that have seeds
+    over_seeds = section(summary, "### Over seeds")
+    welch = stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])
+    wide = stats.welch([0.98, 0.983, 0.977], [0.98, 0.982, 0.978])
+    holm = stats.holm([welch["p_value"], wide["p_value"]])
+    k5 = table_row(over_seeds, "1")
+    detectable = stats.detectable_difference(0.001, 3, 0.002, 3)["difference"]
+    assert k5[1:] == [
+        "conv2_k5",
+        "conv2_k3",
+        "3 / 3",
+        "99.00",
+        "98.00",
+        "+1.00",
+        formatting.p_cell(welch["p_value"]),
+        formatting.p_cell(holm[0]),
+        formatting.pct(detectable),
+        "seeds (Welch)",
+    ]
+    assert "conv3_k753" not in over_seeds  # one seed: not tested over seeds
 
-    # 4. cost
+    # 4. per seed on the test set: McNemar, Holm within each seed's family of pairs
+    per_seed = section(summary, "### Per seed, on the test set")
+    rows = {tuple(r[:4]): r[4:] for r in table_rows(per_seed)}
+    boot = {
+        seed: stats.paired_bootstrap(
+            ACTUAL,
+            predictions("conv2_k5", seed, accuracy),
+            predictions("conv2_k3", seed, SEED_ACCURACIES["conv2_k3"].get(seed, 0)),
+        )
+        for seed, accuracy in ((None, 0), (1, 0.991))
+    }
+    ci = {seed: formatting.interval(b["ci_low"], b["ci_high"], in_points=True) for seed, b in boot.items()}
+    assert rows[("1", "conv2_k5", "conv2_k3", "0")][:3] == ["99.00", "98.00", "+1.00"]
+    assert rows[("1", "conv2_k5", "conv2_k3", "0")][3:] == [ci[None], "10 / 0", "0.002", "0.0059"]
+    assert rows[("1", "conv2_k5", "conv2_k3", "1")][3:5] == [ci[1], "9 / 0"]
+    assert rows[("1", "conv2_k5", "conv2_k3", "1")][5:] == ["0.0039", "0.0078"]  # 2 pairs on seed 1
+    assert ("1", "conv3_k753", "conv2_k3", "1") not in rows  # conv3_k753 has no seed 1
+    assert len(rows) == 3 + 1 + 3
+
+    # 5. conclusions: what the data support, and how large a difference 3 seeds could detect
+    assert (
+        f"- **Supported:** conv2_k5 beats conv2_k3 by 1.00 points (3 vs 3 seeds, Welch, Holm "
+        f"{formatting.p_value(holm[0])}). Per seed, A − B on the test set (McNemar, Holm): seed 0 +1.00 (p = 0.0059); "
+        f"seed 1 +0.90 (p = 0.0078); seed 2 +1.10 (p = 0.002)."
+    ) in summary
+    wide_reach = formatting.pct(stats.detectable_difference(0.003, 3, 0.002, 3)["difference"])
+    assert (
+        f"- **Not supported:** conv2_k3_wide − conv2_k3 = +0.00 points (3 vs 3 seeds, Welch, Holm p = 1); "
+        f"these seeds detect only a difference of about {wide_reach} points or more (80% power, α = 0.05)"
+    ) in summary
+    assert (
+        "- no significant difference between conv3_k753 and conv2_k3 (0.00 points, p = 1) — seed 0's test set, "
+        "McNemar, Holm-adjusted; not testable over seeds (1 vs 3 seeds)."
+    ) in summary
+    assert (
+        "**The data support** 1 of 2 differences tested over seeds: conv2_k5 over conv2_k3 (+1.00 points). "
+        "**Not supported:** conv2_k3_wide vs conv2_k3;"
+    ) in summary
+    assert "**Not tested over seeds:** conv3_k753 vs conv2_k3 have one seed on a side" in summary
+
+    # 6. cost
     cost = section(summary, "## Cost")
     flops = forward_flops(REAL_PARAMS["architectures"]["conv2_k3"]["layers"], [28, 28, 1])
     assert table_row(cost, "conv2_k3")[2:] == [f"{flops / 1e6:,.2f}", "1.50", "4.20", "90", "30.0", "147"]
     assert table_row(cost, "conv3_k753")[-1] == "—"  # the notebook printed no time for it
 
-    # 5. headline: ours vs notebook, epoch-1 validation accuracy from history.csv
+    # 7. headline: over seeds, seed 0 vs notebook, epoch-1 validation accuracy from history.csv
     assert table_row(section(summary, "## All architectures"), "conv2_k3") == [
-        "conv2_k3", "98.00", "99.05", "-1.05", "2", "10", "95.10", "98.26"]
-    assert table_row(section(summary, "## All architectures"), "conv2_k3_wide")[2:4] == ["—", "—"]
+        "conv2_k3",
+        "98.00 ± 0.20 (n=3)",
+        "[97.50, 98.50]",
+        "98.00",
+        "99.05",
+        "-1.05",
+        "2",
+        "10",
+        "95.10",
+        "98.26",
+    ]
+    assert table_row(section(summary, "## All architectures"), "conv2_k3_wide")[4:6] == ["—", "—"]
 
     # the terminal shows the same tables, in PrettyTable's default style
     assert "+--------" in out and "Architecture | Conv layers |" in out
     assert "98.00 ± 0.20 (n=3)" in out and "conv2_k5 beats conv2_k3 by 1.00 points" in out
-    assert "Wrote metrics/summary.md, plots/comparison.png, plots/pareto.png" in out
+    assert (
+        "Wrote metrics/summary.md, plots/comparison.png, plots/pareto.png, metrics/runs.json, "
+        "metrics/study.json, plots/study/history.csv, plots/study/predictions.csv, plots/study/errors.csv"
+    ) in out
     assert "+----" not in summary  # no ASCII borders in the Markdown file
+
+
+def test_one_seed_everywhere_rests_on_mcnemar(tmp_path):
+    root = make_project(tmp_path / "p", synthetic_params(extra_seeds=()))
+    text = report.run(root, draw_figures=False)["markdown"]
+    assert document.NO_SEEDS in text
+    assert (
+        "- conv2_k5 beats conv2_k3 by 1.00 points (p = 0.0059) — seed 0's test set, McNemar, Holm-adjusted; "
+        "not testable over seeds (1 vs 1 seeds)."
+    ) in text
+    assert "**Not tested over seeds:** every pair has one seed on a side" in text
+    assert "Supported" not in text and "Detectable (points)" not in text
 
 
 def test_varying_attribute_columns(tmp_path):
@@ -266,15 +406,25 @@ def test_varying_attribute_columns(tmp_path):
     params["architectures"]["conv2_k3_same"] = REAL_PARAMS["architectures"]["conv2_k3_same"]
     ERRORS["conv2_k3_same"], EPOCH1_VAL["conv2_k3_same"] = list(range(12)), 0.95
     try:
-        params["report"]["comparisons"] = [{"title": "Padding", "architectures": ["conv2_k3", "conv2_k3_same"],
-                                            "pairs": [["conv2_k3_same", "conv2_k3"]]}]
+        params["report"]["comparisons"] = [
+            {
+                "title": "Padding",
+                "architectures": ["conv2_k3", "conv2_k3_same"],
+                "pairs": [["conv2_k3_same", "conv2_k3"]],
+            }
+        ]
         root = make_project(tmp_path / "p", params)
         text = report.run(root, draw_figures=False)["markdown"]
     finally:
         del ERRORS["conv2_k3_same"], EPOCH1_VAL["conv2_k3_same"]
     table = section(text, "### 1. Padding")
-    assert table_row(table, "Architecture")[:5] == ["Architecture", "Conv layers", "Kernels", "Padding",
-                                                     "Test acc (ours, seed 0, %)"]
+    assert table_row(table, "Architecture")[:5] == [
+        "Architecture",
+        "Conv layers",
+        "Kernels",
+        "Padding",
+        "Mean ± sd over seeds (%)",
+    ]
     assert table_row(table, "conv2_k3_same")[3] == "same" and table_row(table, "conv2_k3")[3] == "valid"
 
 
@@ -292,8 +442,7 @@ def test_no_caution_when_every_architecture_has_seeds(tmp_path):
     params = synthetic_params()
     params["architectures"] = {a: params["architectures"][a] for a in ("conv2_k3", "conv2_k5")}
     params["report"]["comparisons"] = params["report"]["comparisons"][:1]
-    params["report"]["comparisons"][0].update(architectures=["conv2_k3", "conv2_k5"],
-                                              pairs=[["conv2_k5", "conv2_k3"]])
+    params["report"]["comparisons"][0].update(architectures=["conv2_k3", "conv2_k5"], pairs=[["conv2_k5", "conv2_k3"]])
     text = report.run(make_project(tmp_path / "p", params), draw_figures=False)["markdown"]
     assert "Caution" not in text
 
@@ -309,8 +458,7 @@ def test_missing_metrics_names_the_file_and_writes_nothing(project, capsys):
         report.main(["--root", str(project)])
     assert exit_info.value.code == 1
     assert "metrics/conv2_k5.json" in capsys.readouterr().err
-    assert not (project / "metrics" / "summary.md").exists()
-    assert not (project / "plots" / "comparison.png").exists() and not (project / "plots" / "pareto.png").exists()
+    assert not any(path.exists() for path in outputs.output_files(project).values())
 
 
 def test_missing_predictions_name_the_file(project):
@@ -338,31 +486,63 @@ def _set_params(root: Path, section: str, key: str, value) -> None:
 
 
 BAD_INPUTS = {
-    "truncated metrics": (lambda root: _truncate(root / "metrics" / "conv2_k5.json"),
-                          r"metrics/conv2_k5\.json: not valid JSON .*`dvc repro evaluate@conv2_k5`"),
-    "truncated seed metrics": (lambda root: _truncate(root / "metrics" / "seeds" / "conv2_k3-seed1.json"),
-                               r"metrics/seeds/conv2_k3-seed1\.json: not valid JSON .*evaluate_seed@conv2_k3-1"),
-    "metrics not an object": (lambda root: (root / "metrics" / "conv2_k3.json").write_text("[0.99]\n"),
-                              r"metrics/conv2_k3\.json: expected a JSON object, got list"),
-    "history non-number": (lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 2,
-                                                      "2,0.1,0.97,0.08,0.9x"),
-                           r"plots/conv3_k753/history\.csv: line 3, column 'val_accuracy': '0\.9x' is not a "
-                           r"number; rerun `dvc repro train@conv3_k753`"),
-    "history extra value": (lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 1,
-                                                       "1,0.3,0.9,0.2,0.95,7"),
-                            r"plots/conv3_k753/history\.csv: line 2 has more values than the header"),
-    "confusion non-integer": (lambda root: _replace_line(root / "plots" / "conv2_k3" / "confusion.csv", 5, "3,seven"),
-                              r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*"
-                              r"`dvc repro evaluate@conv2_k3`"),
-    "confusion three columns": (lambda root: (root / "plots" / "conv2_k3" / "confusion.csv").write_text(
-                                    "actual,predicted\n1,1,0\n2,2,0\n"),
-                                r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*got 3 values"),
-    "notebook not YAML": (lambda root: (root / "reference" / "notebook.yaml").write_text("conv2_k3: {a: [1\n"),
-                          r"reference/notebook\.yaml: not valid YAML"),
-    "alpha not a number": (lambda root: _set_params(root, "report", "alpha", "abc"),
-                           r"params\.yaml: report: alpha 'abc' must be a number"),
-    "params not YAML": (lambda root: (root / "params.yaml").write_text("train: [\n"),
-                        r"^params\.yaml: not valid YAML \(.* at line 2, column 1\)"),
+    "truncated metrics": (
+        lambda root: _truncate(root / "metrics" / "conv2_k5.json"),
+        r"metrics/conv2_k5\.json: not valid JSON .*`dvc repro evaluate@conv2_k5`",
+    ),
+    "truncated seed metrics": (
+        lambda root: _truncate(root / "metrics" / "seeds" / "conv2_k3-seed1.json"),
+        r"metrics/seeds/conv2_k3-seed1\.json: not valid JSON .*evaluate_seed@conv2_k3-1",
+    ),
+    "metrics not an object": (
+        lambda root: (root / "metrics" / "conv2_k3.json").write_text("[0.99]\n"),
+        r"metrics/conv2_k3\.json: expected a JSON object, got list",
+    ),
+    "history non-number": (
+        lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 2, "2,0.1,0.97,0.08,0.9x"),
+        r"plots/conv3_k753/history\.csv: line 3, column 'val_accuracy': '0\.9x' is not a "
+        r"number; rerun `dvc repro train@conv3_k753`",
+    ),
+    "history extra value": (
+        lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 1, "1,0.3,0.9,0.2,0.95,7"),
+        r"plots/conv3_k753/history\.csv: line 2 has more values than the header",
+    ),
+    "confusion non-integer": (
+        lambda root: _replace_line(root / "plots" / "conv2_k3" / "confusion.csv", 5, "3,seven"),
+        r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*"
+        r"`dvc repro evaluate@conv2_k3`",
+    ),
+    "confusion three columns": (
+        lambda root: (root / "plots" / "conv2_k3" / "confusion.csv").write_text("actual,predicted\n1,1,0\n2,2,0\n"),
+        r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*got 3 values",
+    ),
+    "notebook not YAML": (
+        lambda root: (root / "reference" / "notebook.yaml").write_text("conv2_k3: {a: [1\n"),
+        r"reference/notebook\.yaml: not valid YAML",
+    ),
+    "alpha not a number": (
+        lambda root: _set_params(root, "report", "alpha", "abc"),
+        r"params\.yaml: report: alpha 'abc' must be a number",
+    ),
+    "seed confusion missing": (
+        lambda root: (root / "plots" / "seeds" / "conv2_k5-seed2" / "confusion.csv").unlink(),
+        r"missing plots/seeds/conv2_k5-seed2/confusion\.csv: the predictions of 'conv2_k5' "
+        r"\(seed 2\).*`dvc repro evaluate_seed@conv2_k5-2`",
+    ),
+    "label out of range": (
+        lambda root: _replace_line(root / "plots" / "seeds" / "conv2_k3-seed1" / "confusion.csv", 4, "3,11"),
+        r"plots/seeds/conv2_k3-seed1/confusion\.csv: line 5: labels must be 0-9, got 3,11; "
+        r"rerun `dvc repro evaluate_seed@conv2_k3-1`",
+    ),
+    "seed on other test images": (
+        lambda root: _replace_line(root / "plots" / "seeds" / "conv2_k3-seed1" / "confusion.csv", 3, "9,9"),
+        r"plots/conv2_k3/confusion\.csv and plots/seeds/conv2_k3-seed1/confusion\.csv are "
+        r"not on the same test images .*evaluate@conv2_k3 evaluate_seed@conv2_k3-1",
+    ),
+    "params not YAML": (
+        lambda root: (root / "params.yaml").write_text("train: [\n"),
+        r"^params\.yaml: not valid YAML \(.* at line 2, column 1\)",
+    ),
 }
 
 
@@ -377,25 +557,24 @@ def test_bad_input_names_the_file_or_key_and_writes_nothing(project, capsys, cas
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("report: error: ") and re.search(message, err.removeprefix("report: error: ")), err
-    assert not (project / "metrics" / "summary.md").exists()
-    assert not (project / "plots" / "comparison.png").exists() and not (project / "plots" / "pareto.png").exists()
+    assert not any(path.exists() for path in outputs.output_files(project).values())
 
 
 def test_comparison_with_an_unknown_id(project):
     params = synthetic_params()
     params["report"]["comparisons"][1]["architectures"].append("conv9_typo")
     with pytest.raises(report.ReportError, match=r"report\.comparisons\[1\].*'conv9_typo'"):
-        report.build(params, project)
+        document.build(params, project)
     params = synthetic_params()
     params["report"]["comparisons"][0]["pairs"].append(["conv2_k3", "nope"])
     with pytest.raises(report.ReportError, match=r"report\.comparisons\[0\]\.pairs\[2\].*'nope'"):
-        report.build(params, project)
+        document.build(params, project)
 
 
 def test_missing_history_shows_a_dash(project):
     (project / "plots" / "conv3_k753" / "history.csv").unlink()
     text = report.run(project)["markdown"]
-    assert table_row(section(text, "## All architectures"), "conv3_k753")[6] == "—"
+    assert table_row(section(text, "## All architectures"), "conv3_k753")[8] == "—"  # epoch-1 val acc
     assert (project / "plots" / "comparison.png").exists()
 
 
@@ -410,11 +589,13 @@ def _stamp(path: Path):
 def test_cli_process_without_keras(project):
     """`--root` is honoured: the outputs go to the given project, and the repository's own
     (layout.ROOT's) summary and figures are left alone; no Keras is imported."""
-    code = ("import sys; from stages import report; report.main(['--root', sys.argv[1]]); "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys; from stages import report; report.main(['--root', sys.argv[1]]); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')]; "
+        "assert not bad, bad"
+    )
     assert layout.ROOT == ROOT
-    repo_outputs = list(report.output_files(ROOT).values())
+    repo_outputs = list(outputs.output_files(ROOT).values())
     before = [_stamp(path) for path in repo_outputs]
     result = subprocess.run([sys.executable, "-c", code, str(project)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -429,8 +610,10 @@ def test_cli_process_without_keras(project):
 def write_history(path: Path, last_val_accuracy: float, epochs: int = 2) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [f"{epoch},0.1,0.97,0.08,0.95" for epoch in range(1, epochs)]
-    path.write_text("\n".join(["epoch,loss,accuracy,val_loss,val_accuracy", *rows,
-                                f"{epochs},0.1,0.97,0.08,{last_val_accuracy}"]) + "\n")
+    path.write_text(
+        "\n".join(["epoch,loss,accuracy,val_loss,val_accuracy", *rows, f"{epochs},0.1,0.97,0.08,{last_val_accuracy}"])
+        + "\n"
+    )
 
 
 def test_reproduction_compares_the_last_epoch_with_the_notebook_and_weighs_seeds(tmp_path):
@@ -441,13 +624,15 @@ def test_reproduction_compares_the_last_epoch_with_the_notebook_and_weighs_seeds
     root = make_project(tmp_path / "p", params)
     last = {"conv2_k3": 0.9890, "conv2_k5": 0.9890, "conv3_k753": 0.9900, "conv2_k3_wide": 0.99}
     for arch, value in last.items():
-        write_history(report.run_files(root, arch)["history"], value)
+        write_history(run_files(root, arch)["history"], value)
     for seed, value in {1: 0.9925, 2: 0.9931}.items():
-        write_history(report.run_files(root, "conv2_k5", seed)["history"], value)
+        write_history(run_files(root, "conv2_k5", seed)["history"], value)
+    for seed, value in {1: 0.9885, 2: 0.9895}.items():
+        write_history(run_files(root, "conv2_k3", seed)["history"], value)
 
     text = section(report.run(root, draw_figures=False)["markdown"], "## Reproduction of the notebook")
 
-    assert table_row(text, "conv2_k3") == ["conv2_k3", "98.90", "99.05", "-0.15", "yes", "—"]
+    assert table_row(text, "conv2_k3") == ["conv2_k3", "98.90", "99.05", "-0.15", "yes", "98.85 – 98.95 (n=3)"]
     assert table_row(text, "conv2_k5") == ["conv2_k5", "98.90", "99.34", "-0.44", "no", "98.90 – 99.31 (n=3)"]
     assert table_row(text, "conv3_k753")[3:5] == ["-0.51", "no"]
     assert "**1 of 3** architectures within 0.30 points" in text
@@ -463,14 +648,14 @@ def test_reproduction_tolerance_is_a_param(tmp_path):
     params["report"]["reproduction_tolerance"] = 0.006
     root = make_project(tmp_path / "p", params)
     for arch, value in {"conv2_k3": 0.9890, "conv2_k5": 0.9890, "conv3_k753": 0.9900}.items():
-        write_history(report.run_files(root, arch)["history"], value, epochs=report.NOTEBOOK_EPOCHS)
+        write_history(run_files(root, arch)["history"], value, epochs=reproduction.NOTEBOOK_EPOCHS)
     text = section(report.run(root, draw_figures=False)["markdown"], "## Reproduction of the notebook")
     assert "**3 of 3** architectures within 0.60 points" in text
     assert "Not comparable" not in text
 
     params["report"]["reproduction_tolerance"] = "0.3%"
     with pytest.raises(report.ReportError, match="params.yaml: report: reproduction_tolerance '0.3%' must be a number"):
-        report.build(params, root)
+        document.build(params, root)
 
 
 def test_holdout_runs_are_not_held_to_the_notebook_s_figures(project):
@@ -479,26 +664,153 @@ def test_holdout_runs_are_not_held_to_the_notebook_s_figures(project):
     assert "dvc exp run -S data.validation=test" in text
 
 
-
 # --------------------------------------------------------------------------- protocol
 
 
-@pytest.mark.parametrize("validation, subset, expected", [
-    ("holdout", 0, "every training image (`subset: 0`), less the holdout"),
-    ("holdout", 20, "the first 20 training images (none of them in the holdout, the last 30)"),
-    ("test", 0, "every training image (`subset: 0`)"),
-    ("test", 20, "the first 20 training images"),
-])
+@pytest.mark.parametrize(
+    "validation, subset, expected",
+    [
+        ("holdout", 0, "every training image (`subset: 0`), less the holdout"),
+        ("holdout", 20, "the first 20 training images (none of them in the holdout, the last 30)"),
+        ("test", 0, "every training image (`subset: 0`)"),
+        ("test", 20, "the first 20 training images"),
+    ],
+)
 def test_protocol_states_the_training_data_as_prepare_splits_it(validation, subset, expected):
     data = {"subset": subset, "validation": validation, "val_size": 30, "test_subset": 0}
     params = {"data": data, "train": {"seed": 0, "epochs": 3}}
-    lines = report.protocol(params, {})
+    lines = conclusions.protocol(params, {})
     assert f"- Training data (`data.subset`): {expected}" in lines
     # what stages.prepare.split does with those params, on 100 training images numbered 0..99
     images = np.arange(100)
-    splits = prepare.split({"x_train": images, "y_train": images, "x_test": images[:10], "y_test": images[:10]},
-                           **data)
+    splits = split({"x_train": images, "y_train": images, "x_test": images[:10], "y_test": images[:10]}, **data)
     train, val = splits["train"][0], splits["val"][0]
     assert list(train) == list(range(subset or (70 if validation == "holdout" else 100)))  # the first N
     if validation == "holdout":
         assert list(val) == list(range(70, 100)) and not set(train) & set(val)  # the last val_size, apart
+
+
+# --------------------------------------------------------------------------- study files
+
+
+def test_study_files_hold_every_run_in_the_contract_formats(project):
+    written = report.run(project, draw_figures=False)["outputs"]
+    assert list(written) == ["summary", "runs", "study", "history", "predictions", "errors"]  # no figures asked
+    names = [
+        "conv2_k3",
+        "conv2_k3-seed1",
+        "conv2_k3-seed2",
+        "conv2_k5",
+        "conv2_k5-seed1",
+        "conv2_k5-seed2",
+        "conv3_k753",
+        "conv2_k3_wide",
+        "conv2_k3_wide-seed1",
+        "conv2_k3_wide-seed2",
+    ]  # params order, then seed
+
+    runs = json.loads((project / "metrics" / "runs.json").read_text())
+    assert list(runs) == names
+    assert runs["conv2_k5-seed1"] == {
+        "test_accuracy": 0.991,
+        "test_loss": 0.05,
+        "test_errors": 9,
+        "params": 200_000,
+        "flops": runs["conv2_k5"]["flops"],
+        "epochs": 3,
+        "best_epoch": 2,
+        "train_seconds": 90.0,
+        "latency_ms": 1.5,
+        "model_bytes": 4_200_000,
+    }
+    assert "seed" not in runs["conv2_k3"] and "monitor" not in runs["conv2_k3"]  # not study metrics / not numbers
+
+    study = json.loads((project / "metrics" / "study.json").read_text())
+    assert list(study) == ["conv2_k3", "conv2_k5", "conv3_k753", "conv2_k3_wide"]
+    assert study["conv2_k3"] == pytest.approx({"mean": 0.98, "sd": 0.002, "runs": 3})
+    assert study["conv3_k753"] == {"mean": 0.98, "runs": 1}  # no sd from one run
+
+    history = list(csv.DictReader((project / "plots" / "study" / "history.csv").open()))
+    assert list(history[0]) == [
+        "arch",
+        "seed",
+        "run",
+        "epoch",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "val_error",
+    ]
+    assert len(history) == 3 * len(names)
+    row = next(r for r in history if r["run"] == "conv2_k5-seed2" and r["epoch"] == "2")
+    assert (row["arch"], row["seed"], row["loss"]) == ("conv2_k5", "2", "0.1")
+    assert float(row["val_accuracy"]) == pytest.approx(0.962 + 0.002 + 0.02)
+    assert float(row["val_error"]) == pytest.approx(1 - float(row["val_accuracy"]), abs=1e-12)
+
+    predictions_file = (project / "plots" / "study" / "predictions.csv").read_text().splitlines()
+    assert predictions_file[0] == "actual," + ",".join(names)
+    table = np.loadtxt(predictions_file[1:], delimiter=",", dtype=int)
+    assert table.shape == (N_TEST, 1 + len(names))
+    assert np.array_equal(table[:, 0], ACTUAL)
+    assert np.array_equal(table[:, names.index("conv2_k5-seed1") + 1], predictions("conv2_k5", 1, 0.991))
+
+    errors = list(csv.DictReader((project / "plots" / "study" / "errors.csv").open()))
+    assert list(errors[0]) == ["arch", "seed", "run", "actual", "predicted", "count"]
+    assert len(errors) == 90 * len(names)
+    for name in names:
+        mine = [r for r in errors if r["run"] == name]
+        assert len(mine) == 90 and all(r["actual"] != r["predicted"] for r in mine)
+        assert sum(int(r["count"]) for r in mine) == runs[name]["test_errors"]
+    wrong = predictions("conv3_k753") != ACTUAL  # each error predicts actual + 1
+    cell = next(r for r in errors if r["run"] == "conv3_k753" and r["actual"] == "3" and r["predicted"] == "4")
+    assert int(cell["count"]) == int((wrong & (ACTUAL == 3)).sum())
+
+
+def test_a_seed_not_evaluated_yet_is_left_out_and_said(project):
+    for path in run_files(project, "conv2_k5", 2).values():
+        path.unlink()
+    result = report.run(project, draw_figures=False)
+    assert "extra seeds 1 (3 of 4 architectures), 2 (2 of 4 architectures)" in result["markdown"]
+    assert result["runs"]["conv2_k5"]["missing_seeds"] == [2]
+    assert "conv2_k5-seed2" not in json.loads((project / "metrics" / "runs.json").read_text())
+    assert json.loads((project / "metrics" / "study.json").read_text())["conv2_k5"]["runs"] == 2
+
+
+def test_comparison_figure_draws_the_spread_over_seeds(project):
+    runs = document.build(synthetic_params(), project)["runs"]
+    epochs, mean, low, high = figures.seed_curves(runs["conv2_k3"], "val_accuracy")
+    assert epochs == [1.0, 2.0, 3.0]
+    assert mean[0] == pytest.approx(0.951 + 0.001) and (low[0], high[0]) == (0.951, 0.953)
+    one = figures.seed_curves(runs["conv3_k753"], "val_accuracy")
+    assert one[1] == one[2] == one[3]  # one seed: no band
+    assert figures.comparison_figure(runs).startswith(b"\x89PNG")
+
+
+def _record(arch: str, accuracies: dict[int, float]) -> dict:
+    """A study record as runs.load_runs makes it, with only what the tests of a pair read."""
+    runs = {
+        seed: {"seed": seed, "actual": ACTUAL, "predicted": predictions(arch, seed or None, accuracy)}
+        for seed, accuracy in accuracies.items()
+    }
+    return {"id": arch, "runs": runs, "seeds": accuracies}
+
+
+def test_a_pair_the_second_side_wins_and_a_pair_without_spread():
+    """B better over seeds: the summary names B; identical per-seed accuracies: Welch is undefined, so the
+    conclusion falls back to the main seed's McNemar and says why."""
+    runs = {
+        "conv2_k3": _record("conv2_k3", {0: 0.98, 1: 0.982, 2: 0.978}),
+        "conv2_k5": _record("conv2_k5", {0: 0.99, 1: 0.991, 2: 0.989}),
+        "conv2_k3_wide": _record("conv2_k3_wide", {0: 0.98, 1: 0.98, 2: 0.98}),
+        "conv3_k753": _record("conv3_k753", {0: 0.98, 1: 0.98, 2: 0.98}),
+    }
+    comparisons = [{"title": "t", "pairs": [["conv2_k3", "conv2_k5"], ["conv2_k3_wide", "conv3_k753"]]}]
+    results = significance.significance(runs, comparisons, 0.05, 0)
+    losing, flat = results
+    assert losing["basis"] == "seeds" and losing["supported"] and losing["diff"] < 0
+    assert flat["basis"] == "test set" and flat["welch"]["p_value"] is None
+    lines = conclusions.conclusions(results, comparisons, 0.05)
+    assert any(line.startswith("- **Supported:** conv2_k5 beats conv2_k3 by 1.00 points") for line in lines)
+    assert "conv2_k5 over conv2_k3 (+1.00 points)" in lines[-2]
+    assert "not testable over seeds (3 vs 3 seeds, both sides have zero variance" in lines[3]

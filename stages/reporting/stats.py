@@ -21,9 +21,12 @@ Which test for which question
 -----------------------------
 * Same test images, two trained models (one seed each): :func:`mcnemar` (exact)
   and/or :func:`paired_bootstrap` (CI of the accuracy difference). These only
-  capture test-set sampling noise, not training noise.
+  capture test-set sampling noise, not training noise. (They live in
+  `stages.reporting.paired`; imported here so that this module is the one entry.)
 * Several seeds per architecture: :func:`mean_ci` per architecture and
   :func:`welch` between two architectures. This captures training noise.
+* How large a difference a test over seeds could have found: :func:`detectable_difference`
+  (with 3 seeds per side, only a few standard deviations).
 * Several pairs compared at once: adjust the p-values with :func:`holm` before
   calling :func:`verdict`.
 """
@@ -36,6 +39,10 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from stages.reporting import formatting
+from stages.reporting.checks import as_values, check_confidence
+from stages.reporting.paired import mcnemar, paired_bootstrap
+
 __all__ = [
     "mean_ci",
     "mcnemar",
@@ -44,63 +51,13 @@ __all__ = [
     "verdict",
     "welch",
     "format_p",
+    "detectable_difference",
 ]
-
-
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
-
-
-def _check_confidence(confidence: float) -> float:
-    confidence = float(confidence)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence}")
-    return confidence
-
-
-def _as_values(values: Sequence[float], name: str = "values") -> np.ndarray:
-    """1-D float array of finite numbers (may be empty)."""
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence of numbers, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains nan or inf: {arr.tolist()}")
-    return arr
-
-
-def _correctness(y_true, pred_a, pred_b) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image correctness of A and B on the same test images.
-
-    All three inputs must be 1-D label arrays of the same, non-zero length
-    (class indices, not probabilities: take ``argmax(axis=1)`` first).
-    """
-    arrays = {"y_true": np.asarray(y_true), "pred_a": np.asarray(pred_a), "pred_b": np.asarray(pred_b)}
-    for name, arr in arrays.items():
-        if arr.ndim != 1:
-            raise ValueError(
-                f"{name} must be a 1-D array of class labels, got shape {arr.shape}"
-                " (for class probabilities, pass probs.argmax(axis=1))"
-            )
-    lengths = {name: arr.shape[0] for name, arr in arrays.items()}
-    if len(set(lengths.values())) != 1:
-        raise ValueError(
-            "paired comparison needs predictions on the same test images, but lengths differ: "
-            + ", ".join(f"{name}={n}" for name, n in lengths.items())
-        )
-    if lengths["y_true"] == 0:
-        raise ValueError("paired comparison needs at least one test image, got empty arrays")
-    y = arrays["y_true"]
-    return arrays["pred_a"] == y, arrays["pred_b"] == y
 
 
 def format_p(p_value: float | None) -> str:
     """``"p = 0.041"`` (2 significant digits), ``"p < 0.001"`` or ``"p undefined"``."""
-    if p_value is None or not math.isfinite(p_value):
-        return "p undefined"
-    if p_value < 0.001:
-        return "p < 0.001"
-    return f"p = {p_value:.2g}"
+    return formatting.p_value(p_value)
 
 
 # ---------------------------------------------------------------------------
@@ -121,8 +78,8 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict:
     With n >= 2 identical values the interval legitimately collapses to the
     mean. Empty input or nan/inf raise ``ValueError``.
     """
-    confidence = _check_confidence(confidence)
-    arr = _as_values(values)
+    confidence = check_confidence(confidence)
+    arr = as_values(values)
     n = int(arr.size)
     if n == 0:
         raise ValueError("mean_ci needs at least one value, got none")
@@ -132,113 +89,6 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict:
     std = float(arr.std(ddof=1))
     half = float(stats.t.ppf((1.0 + confidence) / 2.0, df=n - 1)) * std / math.sqrt(n)
     return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
-
-
-# ---------------------------------------------------------------------------
-# 2. McNemar's exact test (paired, same test images)
-# ---------------------------------------------------------------------------
-
-
-def mcnemar(y_true, pred_a, pred_b) -> dict:
-    """Exact McNemar test of two classifiers evaluated on the same test images.
-
-    Only discordant images carry information: ``b`` ("a_only") = images A gets
-    right and B gets wrong, ``c`` ("b_only") = the reverse. Under H0 (equal
-    accuracy) ``b ~ Binomial(b + c, 1/2)``; the p-value is the exact two-sided
-    binomial one (``scipy.stats.binomtest``), valid for any count. When
-    ``b + c == 0`` the models never disagree on correctness and p = 1.0.
-
-    Returns ``{"n", "a_only", "b_only", "p_value", "acc_a", "acc_b", "diff"}``
-    with ``diff = acc_a - acc_b`` (fractions, not percent).
-    Raises ``ValueError`` on length mismatch, empty or non 1-D input.
-    """
-    correct_a, correct_b = _correctness(y_true, pred_a, pred_b)
-    b = int(np.count_nonzero(correct_a & ~correct_b))
-    c = int(np.count_nonzero(~correct_a & correct_b))
-    p = 1.0 if b + c == 0 else min(1.0, float(stats.binomtest(b, b + c, 0.5).pvalue))
-    acc_a = float(correct_a.mean())
-    acc_b = float(correct_b.mean())
-    return {
-        "n": int(correct_a.size),
-        "a_only": b,
-        "b_only": c,
-        "p_value": p,
-        "acc_a": acc_a,
-        "acc_b": acc_b,
-        "diff": acc_a - acc_b,
-    }
-
-
-# ---------------------------------------------------------------------------
-# 3. paired bootstrap of the accuracy difference
-# ---------------------------------------------------------------------------
-
-
-def paired_bootstrap(
-    y_true,
-    pred_a,
-    pred_b,
-    n_resamples: int = 10000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> dict:
-    """Bootstrap CI and two-sided p-value of ``acc_a - acc_b`` on paired images.
-
-    Resampling the test images with replacement keeps each image's (A, B) pair
-    together. The per-image difference ``d_i = correct_a_i - correct_b_i`` only
-    takes the values +1, 0 and -1, and a resample's accuracy difference is
-    ``(#(+1) - #(-1)) / n``. Drawing n indices with replacement puts
-    ``Multinomial(n, (n_plus, n_zero, n_minus) / n)`` images in each of those
-    three groups, so drawing those counts directly is *exactly* the same
-    bootstrap distribution as resampling indices, fully vectorised, with
-    O(n_resamples) memory instead of O(n_resamples * n) (10,000 images x
-    10,000 resamples never materialises a 10^8 index matrix, no chunking
-    needed) and no dependence on the number of images for speed.
-
-    * CI: percentile interval of the bootstrap differences at ``confidence``.
-    * p-value: two-sided test of H0 "diff = 0" by the centred bootstrap
-      (Hall & Wilson 1991): the fraction of resamples with
-      ``|d* - d_obs| >= |d_obs|``, with the +1 correction
-      ``(count + 1) / (n_resamples + 1)`` so it is never exactly 0; its
-      smallest possible value is therefore ``1 / (n_resamples + 1)``.
-      The comparison is done on integer counts, so it has no rounding error.
-
-    Deterministic for a given ``seed`` (``numpy.random.default_rng``).
-
-    Returns ``{"n", "diff", "ci_low", "ci_high", "p_value", "n_resamples",
-    "seed", "confidence"}`` (differences as fractions, A - B).
-    Raises ``ValueError`` on length mismatch, empty input, bad n_resamples
-    or confidence.
-    """
-    confidence = _check_confidence(confidence)
-    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 1:
-        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
-    n_resamples = int(n_resamples)
-    correct_a, correct_b = _correctness(y_true, pred_a, pred_b)
-    n = int(correct_a.size)
-    n_plus = int(np.count_nonzero(correct_a & ~correct_b))
-    n_minus = int(np.count_nonzero(~correct_a & correct_b))
-    n_zero = n - n_plus - n_minus
-    observed_count = n_plus - n_minus  # diff * n, exact integer
-
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n, np.array([n_plus, n_zero, n_minus], dtype=float) / n, size=n_resamples)
-    boot_count = counts[:, 0] - counts[:, 2]  # resampled diff * n, exact integers
-
-    alpha = 1.0 - confidence
-    ci_low, ci_high = np.quantile(boot_count / n, [alpha / 2.0, 1.0 - alpha / 2.0])
-    extreme = int(np.count_nonzero(np.abs(boot_count - observed_count) >= abs(observed_count)))
-    p_value = min(1.0, (extreme + 1) / (n_resamples + 1))
-    return {
-        "n": n,
-        "diff": observed_count / n,
-        "ci_low": float(ci_low),
-        "ci_high": float(ci_high),
-        "p_value": float(p_value),
-        "n_resamples": n_resamples,
-        "seed": seed,
-        "confidence": confidence,
-    }
 
 
 # ---------------------------------------------------------------------------
@@ -273,7 +123,7 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
     adjusted_sorted = np.maximum.accumulate(scaled)
     adjusted = np.empty(m)
     adjusted[order] = adjusted_sorted
-    for i, value in zip(defined, adjusted):
+    for i, value in zip(defined, adjusted, strict=True):
         result[i] = float(value)
     return result
 
@@ -340,8 +190,8 @@ def welch(values_a: Sequence[float], values_b: Sequence[float]) -> dict:
     * zero variance on both sides (every seed gave the same accuracy): the
       t statistic is 0/0 or +-inf, not a meaningful test.
     """
-    a = _as_values(values_a, "values_a")
-    b = _as_values(values_b, "values_b")
+    a = as_values(values_a, "values_a")
+    b = as_values(values_b, "values_b")
     n_a, n_b = int(a.size), int(b.size)
     mean_a = float(a.mean()) if n_a else None
     mean_b = float(b.mean()) if n_b else None
@@ -358,9 +208,7 @@ def welch(values_a: Sequence[float], values_b: Sequence[float]) -> dict:
         "note": None,
     }
     if n_a < 2 or n_b < 2:
-        result["note"] = (
-            f"Welch t-test needs at least 2 values per side, got n_a={n_a}, n_b={n_b}: p-value undefined"
-        )
+        result["note"] = f"Welch t-test needs at least 2 values per side, got n_a={n_a}, n_b={n_b}: p-value undefined"
         return result
     if a.var(ddof=1) == 0.0 and b.var(ddof=1) == 0.0:
         result["note"] = "both sides have zero variance (identical values per side): t-test undefined"
@@ -370,3 +218,62 @@ def welch(values_a: Sequence[float], values_b: Sequence[float]) -> dict:
     result["df"] = float(res.df)
     result["p_value"] = float(res.pvalue)
     return result
+
+
+# ---------------------------------------------------------------------------
+# 7. the smallest difference a test over seeds detects
+# ---------------------------------------------------------------------------
+
+
+def detectable_difference(
+    sd_a: float,
+    n_a: int,
+    sd_b: float,
+    n_b: int,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    simulations: int = 20000,
+    seed: int = 0,
+) -> dict | None:
+    """The true difference of means that :func:`welch` at level ``alpha`` detects with
+    probability ``power``, if the per-seed standard deviations are the observed ones.
+
+    Simulated, because with 3 seeds a side Welch's own degrees of freedom vary from sample
+    to sample (between 2 and 4) and make the test conservative: the noncentral t with the
+    expected df says 3.07 sd for 80% power, the test itself only reaches 70% there and
+    needs about 3.5 sd (the normal approximation says 2.3 sd). The same ``simulations``
+    normal samples (``seed``) serve every candidate difference, so the power grows
+    monotonically with it and the answer is deterministic.
+
+    Returns ``{"difference", "se", "alpha", "power", "simulations"}`` (difference as a
+    fraction, like the accuracies; ``se = sqrt(sd_a**2 / n_a + sd_b**2 / n_b)``), or ``None``
+    when it is undefined: fewer than 2 values on a side, or no spread at all (both sds 0).
+    """
+    alpha, power = check_confidence(alpha), check_confidence(power)
+    if n_a < 2 or n_b < 2:
+        return None
+    sd_a, sd_b = float(sd_a), float(sd_b)
+    if not (math.isfinite(sd_a) and math.isfinite(sd_b)) or sd_a < 0 or sd_b < 0:
+        raise ValueError(f"standard deviations must be finite and >= 0, got {sd_a}, {sd_b}")
+    se = math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
+    if se == 0.0:
+        return None
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((simulations, n_a)) * sd_a
+    b = rng.standard_normal((simulations, n_b)) * sd_b
+    noise = a.mean(axis=1) - b.mean(axis=1)  # the estimated difference minus the true one
+    var_a, var_b = a.var(axis=1, ddof=1) / n_a, b.var(axis=1, ddof=1) / n_b
+    with np.errstate(divide="ignore", invalid="ignore"):  # a side with sd 0 contributes 0 / 0
+        df = (var_a + var_b) ** 2 / (np.nan_to_num(var_a**2 / (n_a - 1)) + np.nan_to_num(var_b**2 / (n_b - 1)))
+    threshold = stats.t.ppf(1.0 - alpha / 2.0, df) * np.sqrt(var_a + var_b)  # |estimate| beyond it: rejected
+
+    def rejected(delta: float) -> float:
+        return float(np.mean(np.abs(delta + noise) > threshold))
+
+    low, high = 0.0, se
+    while rejected(high) < power:
+        high *= 2.0
+    for _ in range(60):
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if rejected(middle) < power else (low, middle)
+    return {"difference": high, "se": se, "alpha": alpha, "power": power, "simulations": simulations}

@@ -8,6 +8,7 @@ from stages.review.cells import code, delta, details, percent
 from stages.review.runs import RunReview
 
 ACCURACY, LOSS, PARAMS, SECONDS = "test_accuracy", "test_loss", "params", "train_seconds"
+MEAN = "mean"  # metrics/study.json's mean test accuracy over an architecture's runs
 BEST_MARK = "🏆"
 RIGHT = ["---:"]
 
@@ -153,9 +154,9 @@ def render_study(old: dict[str, dict], new: dict[str, dict]) -> str | None:
         rows.append(
             [
                 code(a),
-                percent(o.get(ACCURACY)),
-                percent(n.get(ACCURACY)),
-                delta(o.get(ACCURACY), n.get(ACCURACY)),
+                percent(o.get(MEAN)),
+                percent(n.get(MEAN)),
+                delta(o.get(MEAN), n.get(MEAN)),
                 percent(o.get("sd")),
                 percent(n.get("sd")),
                 runs,

@@ -1,0 +1,123 @@
+"""What git keeps of the study, besides the summary and the figures: the per-run files are
+DVC-cached, these are small and derived from them (formats: the project's contract).
+
+* metrics/runs.json: {run: {metric: number}} for every run (RUN_METRICS, when numeric);
+* metrics/study.json: {arch: {"mean": mean test accuracy, "sd": sample sd (n > 1), "runs": n}},
+  compact, for `dvc exp show`;
+* plots/study/history.csv: every run's history, one row per run and epoch;
+* plots/study/predictions.csv: the test labels and every run's predicted class;
+* plots/study/errors.csv: every run's 90 off-diagonal confusion cells.
+
+Pure functions of the loaded runs: text or JSON-ready dicts, written by `outputs`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from stages.reporting.formatting import number
+from stages.reporting.significance import over_seeds
+
+RUN_METRICS = (
+    "test_accuracy",
+    "test_loss",
+    "test_errors",
+    "params",
+    "flops",
+    "epochs",
+    "best_epoch",
+    "best_val_accuracy",
+    "best_val_loss",
+    "last_val_accuracy",
+    "last_val_loss",
+    "train_seconds",
+    "cpu_seconds",
+    "peak_rss_mb",
+    "latency_ms",
+    "model_bytes",
+)
+HISTORY_COLUMNS = ("arch", "seed", "run", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_error")
+ERRORS_COLUMNS = ("arch", "seed", "run", "actual", "predicted", "count")
+CLASSES = 10
+
+
+def _all_runs(records: dict):
+    """Every run, architectures in params order, then by seed."""
+    for record in records.values():
+        yield from record["runs"].values()
+
+
+def runs_json(records: dict) -> dict:
+    return {
+        run["name"]: {key: run["metrics"][key] for key in RUN_METRICS if number(run["metrics"].get(key)) is not None}
+        for run in _all_runs(records)
+    }
+
+
+def study_json(records: dict) -> dict:
+    study = {}
+    for arch, record in records.items():
+        summary = over_seeds(record)
+        entry = {"mean": summary["mean"]}  # not "test_accuracy": runs.json has that key, and DVC would prefix both columns
+        if summary["n"] > 1:
+            entry["sd"] = summary["std"]
+        entry["runs"] = summary["n"]
+        study[arch] = entry
+    return study
+
+
+def _csv(header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    """A history value as the CSV shows it: integers without ".0", missing values empty."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def history_csv(records: dict) -> str:
+    rows = []
+    for run in _all_runs(records):
+        for row in run["history"] or []:
+            val_accuracy = row.get("val_accuracy")
+            val_error = None if val_accuracy is None else float(f"{1.0 - val_accuracy:.12g}")
+            rows.append(
+                [
+                    run["arch"],
+                    run["seed"],
+                    run["name"],
+                    *(_cell(row.get(key)) for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")),
+                    _cell(val_error),
+                ]
+            )
+    return _csv(HISTORY_COLUMNS, rows)
+
+
+def predictions_csv(records: dict) -> str:
+    """One row per test image (runs are on the same test images: checked when loading)."""
+    runs = list(_all_runs(records))
+    columns = np.column_stack([runs[0]["actual"], *(run["predicted"] for run in runs)])
+    return _csv(["actual", *(run["name"] for run in runs)], columns.tolist())
+
+
+def errors_csv(records: dict) -> str:
+    rows = []
+    for run in _all_runs(records):
+        actual, predicted = run["actual"], run["predicted"]
+        counts = np.bincount(actual * CLASSES + predicted, minlength=CLASSES**2)  # labels checked on loading
+        rows += [
+            [run["arch"], run["seed"], run["name"], a, p, int(counts[a * CLASSES + p])]
+            for a in range(CLASSES)
+            for p in range(CLASSES)
+            if a != p
+        ]
+    return _csv(ERRORS_COLUMNS, rows)
