@@ -6,13 +6,25 @@ PYTHON_SYSTEM ?= python3.11
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test venv dvc-sync clean-resume
+.PHONY: run test lint lock venv dvc-sync clean-resume
 
 run: $(VENV)/.installed
 	dvc repro
 
 test: $(VENV)/.installed
 	python -m pytest -q
+
+lint: $(VENV)/.installed  ## ruff, configured in pyproject.toml
+	ruff check .
+	ruff format --check .
+
+# requirements.txt is compiled from requirements.in (the direct dependencies) for Python 3.11
+# on Linux; versions already pinned there are kept unless LOCK_FLAGS says otherwise, e.g.
+# LOCK_FLAGS="--upgrade-package keras". setuptools is left to the venv, as pip-compile does.
+lock: $(VENV)/.installed  ## after editing requirements.in
+	uv pip compile requirements.in --output-file requirements.txt --quiet \
+	  --python-version 3.11 --python-platform linux --no-emit-package setuptools \
+	  --custom-compile-command "make lock" $(LOCK_FLAGS)
 
 venv: $(VENV)/.installed
 

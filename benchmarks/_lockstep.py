@@ -30,12 +30,22 @@ class Worker:
     def __init__(self, name: str, config: dict, log_dir: Path):
         self.name, self.config = name, config
         self.log_path = log_dir / f"{name.replace(' ', '_').replace('/', '_')}.log"
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "benchmarks._worker", json.dumps(config)],
-                                            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=log, text=True, bufsize=1)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks._worker", json.dumps(config)],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                bufsize=1,
+            )
         self.started: dict = {}
 
     def receive(self, expected: str) -> dict:
@@ -82,8 +92,10 @@ def alternate(configs: dict[str, dict], log_dir: Path | None = None, progress=pr
                 for worker in order:
                     worker.go()
                     chunks[worker.name].append(worker.receive("chunk"))
-                progress(f"  {phase['phase']} run {run + 1}/{phase['repeats']}: " + ", ".join(
-                    f"{w.name} {chunks[w.name][-1]['seconds']:.2f} s" for w in order))
+                progress(
+                    f"  {phase['phase']} run {run + 1}/{phase['repeats']}: "
+                    + ", ".join(f"{w.name} {chunks[w.name][-1]['seconds']:.2f} s" for w in order)
+                )
             result["phases"].append(chunks)
             for worker in workers:
                 worker.go()  # released to finish the phase (untimed) and go on
@@ -106,18 +118,23 @@ def fmt_runs(values, digits=0) -> str:
 
 # -- the CPU's fp32 peak -----------------------------------------------------------------------
 
+
 def cpu_peak(override_gflops: float | None = None) -> tuple[float, str]:
     """(GFLOP/s, how it was derived): physical cores x GHz x fp32 FLOP per cycle per core."""
     if override_gflops:
         return override_gflops, f"{override_gflops:g} GFLOP/s (--peak-gflops)"
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     blocks = [b for b in info.split("\n\n") if b.strip()]
-    fields = [dict((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in b.splitlines()))
-              for b in blocks]
+    fields = [
+        dict((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in b.splitlines())) for b in blocks
+    ]
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     fields = [f for f in fields if f.get("processor", "").isdigit() and int(f["processor"]) in usable] or fields
-    cores = len({(f.get("physical id"), f.get("core id")) for f in fields}) if fields and "core id" in fields[0] \
+    cores = (
+        len({(f.get("physical id"), f.get("core id")) for f in fields})
+        if fields and "core id" in fields[0]
         else len(usable)
+    )
     model = fields[0].get("model name", platform.processor()) if fields else platform.processor()
     mhz, source = _max_mhz()
     if mhz is None and fields and "cpu MHz" in fields[0]:
@@ -134,9 +151,11 @@ def cpu_peak(override_gflops: float | None = None) -> tuple[float, str]:
     if not mhz:
         return float("nan"), "unknown (no clock speed found; pass --peak-gflops)"
     peak = cores * mhz / 1000 * per_cycle
-    return peak, (f"{cores} cores x {mhz / 1000:.3f} GHz x {per_cycle} FLOP/cycle = {peak:.1f} GFLOP/s "
-                  f"[{model}; cores: /proc/cpuinfo (physical id, core id) pairs usable by this process; "
-                  f"GHz: {source}; FLOP/cycle: {isa}, from the cpu flags]")
+    return peak, (
+        f"{cores} cores x {mhz / 1000:.3f} GHz x {per_cycle} FLOP/cycle = {peak:.1f} GFLOP/s "
+        f"[{model}; cores: /proc/cpuinfo (physical id, core id) pairs usable by this process; "
+        f"GHz: {source}; FLOP/cycle: {isa}, from the cpu flags]"
+    )
 
 
 def _max_mhz():

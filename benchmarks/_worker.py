@@ -65,8 +65,9 @@ def chunk_callbacks(channel: Channel, phase: dict, batch_size: int):
                 channel.send(event="ready", phase="steps")
             else:
                 chunk = steps - self.first
-                channel.send(event="chunk", phase="steps", steps=chunk, images=chunk * batch_size,
-                             **self.mark.elapsed())
+                channel.send(
+                    event="chunk", phase="steps", steps=chunk, images=chunk * batch_size, **self.mark.elapsed()
+                )
             self.done_chunks += 1
             channel.wait()
             self.mark.start()
@@ -107,26 +108,45 @@ def split(arrays: dict, phase: dict, batch_size: int):
     else:
         n_train, n_val = phase["subset"], phase.get("val") or max(phase["subset"] // 5, 1)
     index = np.arange(n_train) % POOL  # the pool again if a long run needs more images
-    return (x[index], y[index]), (x[POOL:POOL + n_val], y[POOL:POOL + n_val])
+    return (x[index], y[index]), (x[POOL : POOL + n_val], y[POOL : POOL + n_val])
 
 
 def run_project(config, params, arch, phase, data, callbacks, epochs):
-    """stages.train.train() as the train stage calls it, on arrays read by its load_split."""
+    """stages.training.loop.train() as the train stage calls it, on arrays read by its load_split,
+    with the config's benchmarks.variants.Variant (numerics were configured by main())."""
     import numpy as np
 
-    from stages import train as stage
+    from benchmarks.variants import patched
+    from stages.mnist.arrays import load_split
+    from stages.training.loop import train
 
     settings = {**params["train"], **config.get("train", {})}
     with tempfile.TemporaryDirectory() as tmp:
         loaded = []
-        for name, (x, y) in zip(("train", "val"), data):
+        for name, (x, y) in zip(("train", "val"), data, strict=True):
             np.savez(Path(tmp) / f"{name}.npz", x=x, y=y)
-            loaded.append(stage.load_split(Path(tmp) / f"{name}.npz"))
-    speed = stage.Speed(**config.get("speed", {}))
-    stage.train(config["arch"], arch, *loaded, epochs=epochs, batch_size=config["batch_size"],
-                seed=settings["seed"], monitor=settings["monitor"], restore_best=settings["restore_best"],
-                eval_batch_size=settings["eval_batch_size"], input_shape=params["model"]["input_shape"],
-                verbose=0, callbacks=callbacks, speed=speed)
+            loaded.append(load_split(Path(tmp) / f"{name}.npz"))
+    with patched(variant_of(config)):
+        train(
+            config["arch"],
+            arch,
+            *loaded,
+            epochs=epochs,
+            batch_size=config["batch_size"],
+            seed=settings["seed"],
+            monitor=settings["monitor"],
+            restore_best=settings["restore_best"],
+            eval_batch_size=settings["eval_batch_size"],
+            input_shape=params["model"]["input_shape"],
+            verbose=0,
+            callbacks=callbacks,
+        )
+
+
+def variant_of(config):
+    from benchmarks.variants import Variant
+
+    return Variant(**config.get("variant", {}))
 
 
 def run_notebook(config, params, arch, phase, data, callbacks, epochs):
@@ -140,9 +160,16 @@ def run_notebook(config, params, arch, phase, data, callbacks, epochs):
         tf.config.experimental.enable_op_determinism()
     (x, y), (x_val, y_val) = (notebook.prepare(*part) for part in data)
     model = notebook.compiled(config["arch"], arch, **config.get("compile", {}))
-    model.fit(x, y, batch_size=config["batch_size"], epochs=epochs, verbose=0,
-              validation_data=(x_val, y_val), callbacks=callbacks,
-              validation_batch_size=config.get("train", {}).get("eval_batch_size"))
+    model.fit(
+        x,
+        y,
+        batch_size=config["batch_size"],
+        epochs=epochs,
+        verbose=0,
+        validation_data=(x_val, y_val),
+        callbacks=callbacks,
+        validation_batch_size=config.get("train", {}).get("eval_batch_size"),
+    )
 
 
 def check_notebook_model(config, arch, params) -> None:
@@ -152,8 +179,8 @@ def check_notebook_model(config, arch, params) -> None:
 
     ours = build_model(config["arch"], arch, params["model"]["input_shape"])
     theirs = notebook.build(config["arch"], arch)
-    mine = [(type(l).__name__, tuple(l.output.shape), l.count_params()) for l in ours.layers]
-    written = [(type(l).__name__, tuple(l.output.shape), l.count_params()) for l in theirs.layers]
+    mine = [(type(layer).__name__, tuple(layer.output.shape), layer.count_params()) for layer in ours.layers]
+    written = [(type(layer).__name__, tuple(layer.output.shape), layer.count_params()) for layer in theirs.layers]
     if mine != written:
         raise SystemExit(f"benchmarks.notebook's {config['arch']} differs from the builder's:\n{written}\n{mine}")
 
@@ -166,13 +193,14 @@ def main() -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = str(value)
-    if config["kind"] == "project":
-        import stages.train  # noqa: F401  (its environment defaults, as `python -m stages.train` gets them)
-
     from stages.common import layout
     from stages.mnist.source import load_mnist
 
     params = layout.load_params(config.get("params_file") or layout.PARAMS_FILE)
+    if config["kind"] == "project":  # as `python -m stages.train` starts, before TensorFlow loads
+        from benchmarks.variants import configure
+
+        configure(params["numerics"], variant_of(config))
     arch = params["architectures"][config["arch"]]
     arrays = load_mnist(config["mnist"])
     if config["kind"] == "notebook":
@@ -181,11 +209,16 @@ def main() -> None:
 
     import tensorflow as tf
 
-    channel.send(event="started", onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset)"),
-                 tensorflow=tf.__version__, intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-                 inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())
-    spe = max(config.get("speed", {}).get("steps_per_execution", 1),
-              config.get("compile", {}).get("steps_per_execution", 1))
+    channel.send(
+        event="started",
+        onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset)"),
+        tensorflow=tf.__version__,
+        intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+        inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
+    )
+    spe = max(
+        config.get("variant", {}).get("steps_per_execution", 1), config.get("compile", {}).get("steps_per_execution", 1)
+    )
     for phase in config["phases"]:
         if phase["phase"] == "steps":  # chunks end on a call's last step
             phase = {**phase, **{k: -(-phase[k] // spe) * spe for k in ("warmup", "steps")}}

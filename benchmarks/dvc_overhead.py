@@ -41,7 +41,9 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(command: list[str], cwd: Path, env: dict, log: Path | None = None, cpu: list | None = None) -> tuple[float, str]:
+def run(
+    command: list[str], cwd: Path, env: dict, log: Path | None = None, cpu: list | None = None
+) -> tuple[float, str]:
     """Run `command`; return its wall seconds and output. Its CPU seconds are appended to `cpu`:
     on a shared machine they say what the command costs, while wall time also counts waiting."""
     cpu_before = children_cpu_seconds()
@@ -52,9 +54,12 @@ def run(command: list[str], cwd: Path, env: dict, log: Path | None = None, cpu: 
         cpu.append(children_cpu_seconds() - cpu_before)
     if log:
         with open(log, "a") as f:
-            f.write(f"$ {' '.join(command)}  ({seconds:.2f} s, exit {result.returncode})\n{result.stdout}{result.stderr}\n")
+            f.write(f"$ {' '.join(command)}  ({seconds:.2f} s, exit {result.returncode})\n")
+            f.write(f"{result.stdout}{result.stderr}\n")
     if result.returncode != 0:
-        raise SystemExit(f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise SystemExit(
+            f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return seconds, result.stdout + result.stderr
 
 
@@ -75,8 +80,11 @@ def setup(clone: Path, base: Path, env: dict, dvc: list[str], log: Path, args) -
     run([sys.executable, "-m", "stages.tools.dvc_sync"], clone, env, log)
     n_arch = len(params["architectures"])
     n_runs = n_arch * (1 + len(params["train"]["extra_seeds"]))
-    print(f"first `dvc repro` ({n_arch} architectures, {n_runs} training runs of 1 epoch on "
-          f"{args.subset} images, their evaluations and the report) ...", flush=True)
+    print(
+        f"first `dvc repro` ({n_arch} architectures, {n_runs} training runs of 1 epoch on "
+        f"{args.subset} images, their evaluations and the report) ...",
+        flush=True,
+    )
     seconds, out = run(dvc + ["repro"], clone, env, log)
     print(f"  done in {seconds:.0f} s ({out.count('Running stage')} stages ran)")
     return params
@@ -92,8 +100,9 @@ def main(argv=None) -> None:
     parser.add_argument("--dir", type=Path, default=None, help="clone here (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the clone")
     parser.add_argument("--profile", action="store_true", help="cProfile one more no-op dvc repro")
-    parser.add_argument("--reuse", action="store_true",
-                        help="with --dir: time the clone a previous --keep run left there (no setup)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --dir: time the clone a previous --keep run left there (no setup)"
+    )
     args = parser.parse_args(argv)
 
     base = Path(args.dir or tempfile.mkdtemp(prefix="dvc-overhead-"))
@@ -101,8 +110,13 @@ def main(argv=None) -> None:
     clone = base / "noop"
     log = base / "commands.log"
     venv_bin = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "MNIST_SOURCE": args.mnist,
-           "TF_CPP_MIN_LOG_LEVEL": "2", "DVC_NO_ANALYTICS": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
+        "MNIST_SOURCE": args.mnist,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "DVC_NO_ANALYTICS": "1",
+    }
     dvc = [str(venv_bin / "dvc")]
     if args.reuse and not (args.dir and (clone / "dvc.lock").exists()):
         raise SystemExit(f"--reuse needs --dir holding a clone from a --keep run ({clone}/dvc.lock not found)")
@@ -127,15 +141,21 @@ def main(argv=None) -> None:
                     raise SystemExit(f"the no-op dvc repro ran a stage:\n{out}")
                 timings[name].append(seconds)
         seconds, _ = run([sys.executable, "-c", "import dvc.cli, dvc.repo"], clone, env)
-        print(f"\n== {args.repeats} alternating runs each, every stage up to date ({n_arch} architectures; "
-              f"commands: {log})")
+        print(
+            f"\n== {args.repeats} alternating runs each, every stage up to date ({n_arch} architectures; "
+            f"commands: {log})"
+        )
         for name, values in timings.items():
-            print(f"  {name:18s} {median(values):5.2f} s median   (runs: {fmt_runs(values, 2)} s)   "
-                  f"CPU {median(cpu_times[name]):5.2f} s median")
+            print(
+                f"  {name:18s} {median(values):5.2f} s median   (runs: {fmt_runs(values, 2)} s)   "
+                f"CPU {median(cpu_times[name]):5.2f} s median"
+            )
         print(f"  (of which starting Python and importing dvc: {seconds:.2f} s)")
         verdict = "meets" if median(timings["dvc repro (no-op)"]) < 5 else "MISSES"
-        print(f"  no-op dvc repro {verdict} the 5 s target in wall time; load average {load_average()} "
-              f"(wall time well above CPU time means other jobs held the cores)")
+        print(
+            f"  no-op dvc repro {verdict} the 5 s target in wall time; load average {load_average()} "
+            f"(wall time well above CPU time means other jobs held the cores)"
+        )
 
         if args.profile:
             dump = base / "repro.prof"

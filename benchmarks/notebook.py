@@ -16,60 +16,72 @@ def conv2_k3():
     import keras
     from keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 
-    return keras.Sequential([
-        keras.Input(shape=INPUT_SHAPE),
-        Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        Conv2D(64, (3, 3), activation="relu"),
-        MaxPooling2D(pool_size=(2, 2)),
-        Dropout(0.25),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dropout(0.5),
-        Dense(NUM_CLASSES, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE),
+            Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            Conv2D(64, (3, 3), activation="relu"),
+            MaxPooling2D(pool_size=(2, 2)),
+            Dropout(0.25),
+            Flatten(),
+            Dense(128, activation="relu"),
+            Dropout(0.5),
+            Dense(NUM_CLASSES, activation="softmax"),
+        ]
+    )
 
 
 def conv2_k5():
     import keras
     from keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 
-    return keras.Sequential([
-        keras.Input(shape=INPUT_SHAPE),
-        Conv2D(32, kernel_size=(5, 5), activation="relu"),
-        Conv2D(64, (5, 5), activation="relu"),
-        MaxPooling2D(pool_size=(2, 2)),
-        Dropout(0.25),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dropout(0.5),
-        Dense(NUM_CLASSES, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE),
+            Conv2D(32, kernel_size=(5, 5), activation="relu"),
+            Conv2D(64, (5, 5), activation="relu"),
+            MaxPooling2D(pool_size=(2, 2)),
+            Dropout(0.25),
+            Flatten(),
+            Dense(128, activation="relu"),
+            Dropout(0.5),
+            Dense(NUM_CLASSES, activation="softmax"),
+        ]
+    )
 
 
 def conv3_k753():
     import keras
     from keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 
-    return keras.Sequential([
-        keras.Input(shape=INPUT_SHAPE),
-        Conv2D(32, kernel_size=(7, 7), activation="relu"),
-        Conv2D(64, (5, 5), activation="relu"),
-        MaxPooling2D(pool_size=(2, 2)),
-        Dropout(0.25),
-        Conv2D(128, (3, 3), activation="relu"),
-        MaxPooling2D(pool_size=(2, 2)),
-        Dropout(0.3),
-        Flatten(),
-        Dense(512, activation="relu"),
-        Dropout(0.5),
-        Dense(NUM_CLASSES, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE),
+            Conv2D(32, kernel_size=(7, 7), activation="relu"),
+            Conv2D(64, (5, 5), activation="relu"),
+            MaxPooling2D(pool_size=(2, 2)),
+            Dropout(0.25),
+            Conv2D(128, (3, 3), activation="relu"),
+            MaxPooling2D(pool_size=(2, 2)),
+            Dropout(0.3),
+            Flatten(),
+            Dense(512, activation="relu"),
+            Dropout(0.5),
+            Dense(NUM_CLASSES, activation="softmax"),
+        ]
+    )
 
 
 WRITTEN_OUT = {"conv2_k3": conv2_k3, "conv2_k5": conv2_k5, "conv3_k753": conv3_k753}
 
-_KERAS_LAYERS = {"conv": "Conv2D", "pool": "MaxPooling2D", "dropout": "Dropout",
-                 "batchnorm": "BatchNormalization", "flatten": "Flatten", "dense": "Dense"}
+_KERAS_LAYERS = {
+    "conv": "Conv2D",
+    "pool": "MaxPooling2D",
+    "dropout": "Dropout",
+    "batchnorm": "BatchNormalization",
+    "flatten": "Flatten",
+    "dense": "Dense",
+}
 _RELU_BY_DEFAULT = ("conv", "dense")  # params.yaml's convention; Keras' own default is linear
 _OPTIMIZERS = {"adadelta": "Adadelta", "adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
 
@@ -109,6 +121,7 @@ def prepare(x_uint8, y_uint8):
 
 def compiled(arch_id: str, arch: dict, **compile_options):
     model = build(arch_id, arch)
-    model.compile(loss="categorical_crossentropy", optimizer=optimizer(arch["optimizer"]), metrics=["accuracy"],
-                  **compile_options)
+    model.compile(
+        loss="categorical_crossentropy", optimizer=optimizer(arch["optimizer"]), metrics=["accuracy"], **compile_options
+    )
     return model

@@ -8,17 +8,16 @@ import hashlib
 import http.server
 import socket
 import struct
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from stages.mnist import source as mnist  # noqa: E402
-from stages.mnist.source import FILES, MnistError, load_mnist, parse_idx  # noqa: E402
+from stages.mnist import source as mnist
+from stages.mnist.source import FILES, MnistError, load_mnist, parse_idx
 
-from conftest import require_mnist  # noqa: E402
+from conftest import require_mnist
 
 
 def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
@@ -73,9 +72,7 @@ def serve():
                 requests.append(self.path)
                 super().do_GET()
 
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
-        )
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
         # a short poll interval: shutdown() waits for it
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
@@ -270,7 +267,10 @@ def test_real_mnist(tmp_path):
     source = require_mnist()
     arrays = load_mnist(source, cache_dir=tmp_path / "cache")
     assert {k: a.shape for k, a in arrays.items()} == {
-        "x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,),
+        "x_train": (60000, 28, 28),
+        "y_train": (60000,),
+        "x_test": (10000, 28, 28),
+        "y_test": (10000,),
     }
     assert all(a.dtype == np.uint8 for a in arrays.values())
     assert arrays["y_train"][:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]

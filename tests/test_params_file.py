@@ -19,29 +19,46 @@ from stages.common.layout import PARAMS_FILE
 
 
 def changed_lines(before: str, after: str) -> list[str]:
-    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
 
 
-@pytest.mark.parametrize("override, expected", [
-    ("data.validation=test",
-     ["-  validation: holdout    # holdout: last `val_size` training images, never trained on",
-      "+  validation: test       # holdout: last `val_size` training images, never trained on"]),
-    ("architectures.conv3_k5.optimizer.learning_rate=0.002",
-     ["-      learning_rate: 0.001", "+      learning_rate: 0.002"]),
-    ("architectures.conv2_k3.layers.0.filters=16", ["-      filters: 32", "+      filters: 16"]),
-    ("train.extra_seeds=[1]",
-     ["-  extra_seeds: []        # more seeds per architecture, e.g. [1, 2] for three in all",
-      "+  extra_seeds:           # more seeds per architecture, e.g. [1, 2] for three in all",
-      "+  - 1"]),
-])
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        (
+            "data.validation=test",
+            [
+                "-  validation: holdout    # holdout: last `val_size` training images, never trained on",
+                "+  validation: test       # holdout: last `val_size` training images, never trained on",
+            ],
+        ),
+        (
+            "architectures.conv3_k5.optimizer.learning_rate=0.002",
+            ["-      learning_rate: 0.001", "+      learning_rate: 0.002"],
+        ),
+        ("architectures.conv2_k3.layers.0.filters=16", ["-      filters: 32", "+      filters: 16"]),
+        (
+            "train.extra_seeds=[1]",
+            [
+                "-  extra_seeds: []        # more seeds per architecture, e.g. [1, 2] for three in all",
+                "+  extra_seeds:           # more seeds per architecture, e.g. [1, 2] for three in all",
+                "+  - 1",
+            ],
+        ),
+    ],
+)
 def test_set_param_changes_only_what_it_sets(tmp_path, override, expected):
     copy = tmp_path / "params.yaml"
     shutil.copy(PARAMS_FILE, copy)
     apply_overrides(copy, [override])  # what `dvc exp run -S <override>` does to the file
     assert changed_lines(PARAMS_FILE.read_text(), copy.read_text()) == expected, (
         "params.yaml is not in the layout DVC writes back (lists in block style, list items at "
-        "the key's indent, no comments inside lists): rewrite it so `dvc exp run -S` gives a minimal diff")
+        "the key's indent, no comments inside lists): rewrite it so `dvc exp run -S` gives a minimal diff"
+    )
 
 
 def test_every_comment_survives_a_set_param(tmp_path):

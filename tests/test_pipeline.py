@@ -15,12 +15,25 @@ def test_repro_produces_every_output_then_is_up_to_date(project):
     first = project.run("dvc repro")
     for arch in ARCHS:
         assert f"Running stage 'train@{arch}'" in first.stdout
-        for output in (f"models/{arch}.keras", f"plots/{arch}/history.csv", f"metrics/train/{arch}.json",
-                       f"metrics/{arch}.json", f"plots/{arch}/confusion.csv", f"plots/{arch}/loss.png"):
+        for output in (
+            f"models/{arch}.keras",
+            f"plots/{arch}/history.csv",
+            f"metrics/train/{arch}.json",
+            f"metrics/{arch}.json",
+            f"plots/{arch}/confusion.csv",
+            f"plots/{arch}/loss.png",
+        ):
             assert (project.path / output).stat().st_size > 0, output
         metrics = json.loads(project.read(f"metrics/{arch}.json"))
-        for key in ("test_accuracy", "test_loss", "params", "epochs", "best_epoch",
-                    "best_val_accuracy", "train_seconds"):
+        for key in (
+            "test_accuracy",
+            "test_loss",
+            "params",
+            "epochs",
+            "best_epoch",
+            "best_val_accuracy",
+            "train_seconds",
+        ):
             assert key in metrics, key
         assert metrics["epochs"] == 1 and metrics["test_images"] == 500
         assert 0.2 < metrics["test_accuracy"] <= 1.0  # 1,000 images, one epoch: above chance (0.1)

@@ -24,8 +24,11 @@ DASH = "—"
 
 def markdown_table(text: str) -> tuple[list[str], list[list[str]]]:
     """The header and the rows (cells, backticks removed) of the Markdown table in `text`."""
-    rows = [[cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
-            for line in text.splitlines() if line.strip().startswith("|")]
+    rows = [
+        [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.strip().startswith("|")
+    ]
     return rows[0], rows[2:]  # rows[1] is the |---| separator
 
 
@@ -33,7 +36,7 @@ def results_table() -> tuple[list[str], dict[str, dict[str, str]]]:
     text = README.read_text()
     assert START in text and END in text, f"README.md: no results table between {START} and {END}"
     header, rows = markdown_table(text.split(START, 1)[1].split(END, 1)[0])
-    return [row[0] for row in rows], {row[0]: dict(zip(header, row)) for row in rows}
+    return [row[0] for row in rows], {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
 
 def reproduction_rows() -> dict[str, list[str]]:
@@ -49,12 +52,15 @@ def test_the_table_lists_every_architecture_in_params_order():
     assert ids == list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
 
 
-@pytest.mark.parametrize("column, number", [
-    ("Parameters", lambda m: f"{m['params']:,}"),
-    ("Test acc, ours (%)", lambda m: f"{100 * m['test_accuracy']:.2f}"),
-    ("Best epoch, ours", lambda m: str(m["best_epoch"])),
-    ("Training, ours (min)", lambda m: f"{m['train_seconds'] / 60:.0f}"),
-])
+@pytest.mark.parametrize(
+    "column, number",
+    [
+        ("Parameters", lambda m: f"{m['params']:,}"),
+        ("Test acc, ours (%)", lambda m: f"{100 * m['test_accuracy']:.2f}"),
+        ("Best epoch, ours", lambda m: str(m["best_epoch"])),
+        ("Training, ours (min)", lambda m: f"{m['train_seconds'] / 60:.0f}"),
+    ],
+)
 def test_our_figures_are_the_committed_metrics(column, number):
     _, rows = results_table()
     for arch, row in rows.items():
@@ -79,8 +85,9 @@ def test_the_notebook_protocol_figures_are_its_committed_report():
         quoted = [row["Notebook's protocol, ours, last epoch (%)"], row["Notebook's protocol − notebook (points)"]]
         if quoted == [DASH, DASH]:
             continue
-        assert arch in reproduction, f"README quotes the notebook's protocol for {arch}, " \
-                                     f"{NOTEBOOK_PROTOCOL_SUMMARY.relative_to(ROOT)} does not"
+        assert arch in reproduction, (
+            f"README quotes the notebook's protocol for {arch}, {NOTEBOOK_PROTOCOL_SUMMARY.relative_to(ROOT)} does not"
+        )
         ours, _, difference, _ = reproduction[arch]
         assert quoted == [ours, difference], arch
 

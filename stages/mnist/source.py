@@ -88,9 +88,7 @@ def parse_idx(raw: bytes, name: str) -> np.ndarray:
     expected, actual = math.prod(shape), len(data) - header
     if actual != expected:
         what = "truncated" if actual < expected else "trailing bytes"
-        raise MnistError(
-            f"{name}: IDX payload of {actual} bytes, expected {expected} for shape {shape} ({what})"
-        )
+        raise MnistError(f"{name}: IDX payload of {actual} bytes, expected {expected} for shape {shape} ({what})")
     # copy: frombuffer over `bytes` is read-only, which would surprise callers
     return np.frombuffer(data, np.uint8, offset=header).reshape(shape).copy()
 
@@ -101,9 +99,7 @@ def _decode(key: str, raw: bytes, name: str) -> np.ndarray:
     actual = hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
     expected = EXPECTED_SHA256[key]
     if actual != expected:
-        raise MnistError(
-            f"{name}: checksum mismatch for {key}: expected sha256 {expected}, got {actual}"
-        )
+        raise MnistError(f"{name}: checksum mismatch for {key}: expected sha256 {expected}, got {actual}")
     return array
 
 
@@ -117,9 +113,7 @@ def _load_folder(folder: Path) -> dict[str, np.ndarray]:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise MnistError(
-                f"{path}: missing (an MNIST folder holds {', '.join(FILES.values())})"
-            ) from None
+            raise MnistError(f"{path}: missing (an MNIST folder holds {', '.join(FILES.values())})") from None
         except OSError as e:
             raise MnistError(f"{path}: cannot read ({e})") from None
         arrays[key] = _decode(key, raw, str(path))
