@@ -49,8 +49,10 @@ def run(arch_id: str, seed: int | None = None, params_file=layout.PARAMS_FILE) -
 
 def main(argv=None) -> None:
     paths, metrics = run_stage(__doc__, "evaluate", run, argv)
-    print(f"{paths.name}: test accuracy {metrics['test_accuracy']:.4f}, "
-          f"test loss {metrics['test_loss']:.4f}, {metrics['params']:,} params")
+    print(
+        f"{paths.name}: test accuracy {metrics['test_accuracy']:.4f}, "
+        f"test loss {metrics['test_loss']:.4f}, {metrics['params']:,} params"
+    )
 
 
 if __name__ == "__main__":

@@ -33,10 +33,15 @@ def resume_fingerprint(params: dict, arch_id: str, run_seed: int) -> dict:
     """What a resume state must match to be continued: anything else would end with weights
     that match no uninterrupted run (params, data, every file of this stage's code, numerics)."""
     code = closure("stages.train", layout.CODE_ROOT)
-    return {"arch": params["architectures"][arch_id], "train": params["train"], "seed": run_seed,
-            "model": params["model"], "numerics": params["numerics"],
-            "data": [layout.file_digest(p) for p in (layout.TRAIN_FILE, layout.VAL_FILE)],
-            "code": {str(Path(p).relative_to(layout.CODE_ROOT)): layout.file_digest(p) for p in code}}
+    return {
+        "arch": params["architectures"][arch_id],
+        "train": params["train"],
+        "seed": run_seed,
+        "model": params["model"],
+        "numerics": params["numerics"],
+        "data": [layout.file_digest(p) for p in (layout.TRAIN_FILE, layout.VAL_FILE)],
+        "code": {str(Path(p).relative_to(layout.CODE_ROOT)): layout.file_digest(p) for p in code},
+    }
 
 
 def run(arch_id: str, seed: int | None = None, params_file=layout.PARAMS_FILE) -> dict:
@@ -50,11 +55,21 @@ def run(arch_id: str, seed: int | None = None, params_file=layout.PARAMS_FILE) -
     history = LiveHistory(paths.history, paths.live)
 
     model, _, info = train(
-        arch_id, arch, load_split(layout.TRAIN_FILE), load_split(layout.VAL_FILE),
-        epochs=settings["epochs"], batch_size=settings["batch_size"], seed=run_seed,
-        monitor=settings["monitor"], restore_best=settings["restore_best"],
-        eval_batch_size=settings["eval_batch_size"], input_shape=params["model"]["input_shape"],
-        state=state, history=history, verbose=1 if sys.stdout.isatty() else 2)  # a log gets one line per epoch
+        arch_id,
+        arch,
+        load_split(layout.TRAIN_FILE),
+        load_split(layout.VAL_FILE),
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        seed=run_seed,
+        monitor=settings["monitor"],
+        restore_best=settings["restore_best"],
+        eval_batch_size=settings["eval_batch_size"],
+        input_shape=params["model"]["input_shape"],
+        state=state,
+        history=history,
+        verbose=1 if sys.stdout.isatty() else 2,
+    )  # a log gets one line per epoch
 
     info = {"arch": arch_id, "seed": run_seed, **info, "numerics": numerics.record()}
     save_model(paths.model, model)
@@ -66,9 +81,11 @@ def run(arch_id: str, seed: int | None = None, params_file=layout.PARAMS_FILE) -
 
 def main(argv=None) -> None:
     _, info = run_stage(__doc__, "train", run, argv)
-    print(f"{info['arch']} (seed {info['seed']}): best epoch {info['best_epoch']}, "
-          f"val_accuracy {info['best_val_accuracy']:.4f}, {info['train_seconds']:.0f} s wall, "
-          f"{info['cpu_seconds']:.0f} s CPU")
+    print(
+        f"{info['arch']} (seed {info['seed']}): best epoch {info['best_epoch']}, "
+        f"val_accuracy {info['best_val_accuracy']:.4f}, {info['train_seconds']:.0f} s wall, "
+        f"{info['cpu_seconds']:.0f} s CPU"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ PROJECT_FILES = ["stages", "reference", "params.yaml", "pyproject.toml", "metric
 
 # In-process tests import TensorFlow in whatever order pytest collects them; the stages'
 # numerics.configure() refuses a TensorFlow loaded with other oneDNN settings than params.yaml's.
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if yaml.safe_load((ROOT / "params.yaml").read_text())["numerics"]["onednn"] else "0"
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = (
+    "1" if yaml.safe_load((ROOT / "params.yaml").read_text())["numerics"]["onednn"] else "0"
+)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -43,9 +45,9 @@ def small_params(archs=("conv2_k3", "conv3_k5_bn"), **overrides) -> dict:
     params["architectures"] = {a: params["architectures"][a] for a in archs}
     params["data"].update(subset=1000, val_size=500, test_subset=500)
     params["train"].update(epochs=1, eval_batch_size=500)
-    params["report"]["comparisons"] = [
-        {"title": "Test pair", "architectures": list(archs), "pairs": [list(archs[:2])]}
-    ] if len(archs) >= 2 else []
+    params["report"]["comparisons"] = (
+        [{"title": "Test pair", "architectures": list(archs), "pairs": [list(archs[:2])]}] if len(archs) >= 2 else []
+    )
     for section, values in overrides.items():
         params[section].update(values)
     return params
@@ -56,17 +58,27 @@ class Project:
 
     def __init__(self, path: Path):
         self.path = path
-        self.env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-                    "MNIST_SOURCE": mnist_source(), "TF_CPP_MIN_LOG_LEVEL": "2",
-                    "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "t@example.com",
-                    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "t@example.com"}
+        self.env = {
+            **os.environ,
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+            "MNIST_SOURCE": mnist_source(),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "DVC_NO_ANALYTICS": "1",
+            "GIT_AUTHOR_NAME": "test",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "test",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        }
 
     def run(self, command: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, shell=True, cwd=self.path, env=self.env, text=True,
-                                capture_output=True, timeout=timeout)
+        result = subprocess.run(
+            command, shell=True, cwd=self.path, env=self.env, text=True, capture_output=True, timeout=timeout
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"`{command}` exited {result.returncode}\n--- stdout\n{result.stdout[-4000:]}"
-                                 f"\n--- stderr\n{result.stderr[-4000:]}")
+            raise AssertionError(
+                f"`{command}` exited {result.returncode}\n--- stdout\n{result.stdout[-4000:]}"
+                f"\n--- stderr\n{result.stderr[-4000:]}"
+            )
         return result
 
     def write_params(self, params: dict) -> None:
@@ -92,8 +104,9 @@ def make_project(tmp_path: Path, params: dict | None = None) -> Project:
             shutil.copy2(source, target)
     shutil.copy2(ROOT / ".gitignore", path / ".gitignore")
     project = Project(path)
-    project.run("git init -q -b main && dvc init -q && dvc config core.analytics false "
-                "&& dvc config core.autostage true")
+    project.run(
+        "git init -q -b main && dvc init -q && dvc config core.analytics false && dvc config core.autostage true"
+    )
     shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")  # the plots' custom templates
     project.write_params(params or small_params())
     project.commit("project")

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repo on the path
     sys.path.insert(0, str(ROOT))
 
-from stages.tools import dvc_sync  # noqa: E402
 from stages.common.layout import load_params  # noqa: E402
+from stages.tools import dvc_sync  # noqa: E402
 
 NEW = "conv2_k3_wide"  # an architecture that params.yaml does not have
 
@@ -49,7 +49,7 @@ def plots_by_id(dvc: dict) -> dict:
         if isinstance(entry, str):
             found[entry] = None
         else:
-            (plot_id, definition), = entry.items()
+            ((plot_id, definition),) = entry.items()
             found[plot_id] = definition
     return found
 
@@ -63,10 +63,21 @@ def test_committed_dvc_yaml_is_in_sync_with_params(params):
     expected = dvc_sync.render(params)
     current = (ROOT / "dvc.yaml").read_text()
     if current != expected:
-        diff = "".join(list(difflib.unified_diff(current.splitlines(True), expected.splitlines(True),
-                                                 "dvc.yaml (on disk)", "dvc.yaml (from params.yaml)"))[:60])
-        pytest.fail("dvc.yaml is out of date with params.yaml (architecture added, removed or renamed?): "
-                    "run `python -m stages.tools.dvc_sync` and commit dvc.yaml\n" + diff, pytrace=False)
+        diff = "".join(
+            list(
+                difflib.unified_diff(
+                    current.splitlines(True),
+                    expected.splitlines(True),
+                    "dvc.yaml (on disk)",
+                    "dvc.yaml (from params.yaml)",
+                )
+            )[:60]
+        )
+        pytest.fail(
+            "dvc.yaml is out of date with params.yaml (architecture added, removed or renamed?): "
+            "run `python -m stages.tools.dvc_sync` and commit dvc.yaml\n" + diff,
+            pytrace=False,
+        )
 
 
 def test_every_architecture_of_params_is_in_dvc_yaml(params):
@@ -176,7 +187,7 @@ def test_train_stage_params_leave_out_extra_seeds(params):
     for name in ("train", "evaluate"):
         declared = stages[name]["do"]["params"]
         for key in declared:
-            covers = "train.extra_seeds" == key or "train.extra_seeds".startswith(key + ".")
+            covers = key == "train.extra_seeds" or "train.extra_seeds".startswith(key + ".")
             assert not covers, f"{name}@<id> depends on `{key}`, which includes train.extra_seeds"
     assert "train.seed" in stages["train"]["do"]["params"]
     # The seed runs take their seed from the matrix, not from train.seed (nor train.extra_seeds).
@@ -197,8 +208,14 @@ def _sync(path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # `python -m` puts the working directory first on sys.path: the copy's stages package runs,
     # and its layout.ROOT (so params.yaml and dvc.yaml) is the copy.
-    return subprocess.run([sys.executable, "-m", "stages.tools.dvc_sync", *args], cwd=path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "stages.tools.dvc_sync", *args],
+        cwd=path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_exits_1_on_a_stale_dvc_yaml_and_0_in_sync(tmp_path, params):

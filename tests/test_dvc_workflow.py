@@ -30,7 +30,7 @@ from conftest import Project, make_project, require_mnist, small_params  # noqa:
 pytestmark = pytest.mark.slow
 
 ARCHS = ("conv2_k3", "conv3_k5_bn")
-TUNED = "conv2_k3"      # the architecture whose learning rate the experiments change
+TUNED = "conv2_k3"  # the architecture whose learning rate the experiments change
 OTHER = "conv3_k5_bn"
 LR = f"architectures.{TUNED}.optimizer.learning_rate"
 
@@ -39,6 +39,7 @@ SKIPPED = re.compile(r"^Stage '([^']+)' didn't change, skipping", re.MULTILINE)
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def ran_stages(output: str) -> set[str]:
     return set(RAN.findall(output))
@@ -65,8 +66,11 @@ def experiments(project: Project, *options: str) -> dict[str, dict]:
 
 def accuracies_of(rev: dict) -> dict[str, float]:
     metrics = rev["data"]["metrics"]
-    return {arch: metrics[f"metrics/{arch}.json"]["data"]["test_accuracy"]
-            for arch in ARCHS if f"metrics/{arch}.json" in metrics}
+    return {
+        arch: metrics[f"metrics/{arch}.json"]["data"]["test_accuracy"]
+        for arch in ARCHS
+        if f"metrics/{arch}.json" in metrics
+    }
 
 
 def learning_rate(rev: dict) -> float:
@@ -83,8 +87,9 @@ def md5(path: Path) -> str:
 
 def git_clone(project: Project, path: Path) -> Project:
     """A `git clone` of the project: its commits, no DVC cache, no untracked outputs."""
-    subprocess.run(["git", "clone", "-q", str(project.path), str(path)], check=True,
-                   env=project.env, capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", str(project.path), str(path)], check=True, env=project.env, capture_output=True
+    )
     return Project(path)
 
 
@@ -100,14 +105,20 @@ def html_specs(html: str) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- the shared project
 
+
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory) -> Project:
     """Both architectures trained by `dvc repro` and committed."""
     require_mnist()
     project = make_project(tmp_path_factory.mktemp("workflow"), small_params(ARCHS))
     first = project.run("dvc repro")
-    assert {"validate", "prepare", *(f"train@{a}" for a in ARCHS), *(f"evaluate@{a}" for a in ARCHS),
-            "report"} <= ran_stages(first.stdout)
+    assert {
+        "validate",
+        "prepare",
+        *(f"train@{a}" for a in ARCHS),
+        *(f"evaluate@{a}" for a in ARCHS),
+        "report",
+    } <= ran_stages(first.stdout)
     project.commit("baseline")
     return project
 
@@ -125,6 +136,7 @@ def tuned(baseline) -> subprocess.CompletedProcess:
 
 
 # ---------------------------------------------------------------- metrics
+
 
 def test_metrics_show_lists_every_architecture(baseline):
     shown = run_json(baseline, "dvc metrics show --json")
@@ -164,6 +176,7 @@ def _restoring(project: Project, *names: str):
     def restore() -> None:
         for name, text in saved.items():
             (project.path / name).write_text(text)
+
     return restore
 
 
@@ -200,6 +213,7 @@ def test_an_architecture_added_without_dvc_sync_stops_repro_at_validate(baseline
 
 # ---------------------------------------------------------------- experiments
 
+
 def test_exp_run_reruns_only_the_changed_architecture(baseline, tuned):
     ran, skipped = ran_stages(tuned.stdout), skipped_stages(tuned.stdout)
     assert ran == {"validate", f"train@{TUNED}", f"evaluate@{TUNED}", "report"}, tuned.stdout[-3000:]
@@ -215,8 +229,9 @@ def test_exp_run_reruns_only_the_changed_architecture(baseline, tuned):
 
 
 def test_exp_show_table_narrowed_to_test_accuracy(baseline, tuned):
-    table = baseline.run("dvc exp show --no-pager --md -A --drop '.*' "
-                         "--keep 'Experiment|.*test_accuracy$|.*learning_rate$'").stdout
+    table = baseline.run(
+        "dvc exp show --no-pager --md -A --drop '.*' --keep 'Experiment|.*test_accuracy$|.*learning_rate$'"
+    ).stdout
     header = table.splitlines()[0]
     for arch in ARCHS:
         assert f"metrics/{arch}.json:test_accuracy" in header
@@ -233,8 +248,7 @@ def test_exp_show_table_narrowed_to_test_accuracy(baseline, tuned):
 def test_metrics_diff_between_two_commits(baseline, tuned):
     old = committed_json(baseline, "HEAD~1", f"metrics/{TUNED}.json")
     new = committed_json(baseline, "HEAD", f"metrics/{TUNED}.json")
-    changed = {k for k in old if isinstance(old[k], (int, float)) and not isinstance(old[k], bool)
-               and old[k] != new[k]}
+    changed = {k for k in old if isinstance(old[k], (int, float)) and not isinstance(old[k], bool) and old[k] != new[k]}
     assert "test_loss" in changed
 
     diff = run_json(baseline, "dvc metrics diff HEAD~1 HEAD --json")
@@ -255,14 +269,18 @@ def test_metrics_diff_between_two_commits(baseline, tuned):
 
 # ---------------------------------------------------------------- plots
 
+
 def test_plots_show_writes_every_architecture_and_plots_diff_works(baseline, tuned, tmp_path):
     shown = baseline.run(f"dvc plots show -o {tmp_path / 'show'}")
     index = tmp_path / "show" / "index.html"
     assert index.exists(), shown.stdout
     html = index.read_text()
     specs = html_specs(html)
-    expected = {"val_accuracy", "val_loss",
-                *(f"{a}_{kind}" for a in ARCHS for kind in ("loss", "accuracy", "confusion"))}
+    expected = {
+        "val_accuracy",
+        "val_loss",
+        *(f"{a}_{kind}" for a in ARCHS for kind in ("loss", "accuracy", "confusion")),
+    }
     assert set(specs) == expected
 
     overlay_files = {row["filename"] for row in specs["val_accuracy"]["data"]["values"]}
@@ -378,9 +396,11 @@ def test_queue_runs_two_experiments_with_one_worker(baseline, tuned):
                 break
             log = (baseline.path / WORKER_LOG).read_text(errors="replace")
             assert "Unrecoverable error" in log, f"the worker exited with experiments queued: {rows}\n{log[-3000:]}"
-            crashes.append(log[log.index("Unrecoverable error"):][:200])
+            crashes.append(log[log.index("Unrecoverable error") :][:200])
         if crashes:
-            warnings.warn(f"the DVC queue worker crashed {len(crashes)} time(s) and was restarted: {crashes}")
+            warnings.warn(
+                f"the DVC queue worker crashed {len(crashes)} time(s) and was restarted: {crashes}", stacklevel=1
+            )
 
         logs = {name: baseline.run(f"dvc queue logs {name}", check=False).stdout for name in queued}
         assert rows == {"q03": "Success", "q07": "Success"}, logs
@@ -406,6 +426,7 @@ def test_queue_runs_two_experiments_with_one_worker(baseline, tuned):
 
 
 # ---------------------------------------------------------------- remote storage
+
 
 def test_push_then_pull_into_a_clone_gives_identical_weights(baseline, tuned, tmp_path):
     remote = tmp_path / "remote"

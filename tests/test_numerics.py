@@ -22,23 +22,26 @@ def python(code: str, env_extra: dict | None = None) -> subprocess.CompletedProc
 
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     env.update({"TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})})
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True, capture_output=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True, capture_output=True, timeout=300)
 
 
 def test_importing_the_stages_loads_no_tensorflow():
     """So that configure() always comes first: the stages import TensorFlow only inside run()."""
-    result = python("import sys, stages.train, stages.evaluate, stages.prepare, stages.validate, stages.report; "
-                    "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    result = python(
+        "import sys, stages.train, stages.evaluate, stages.prepare, stages.validate, stages.report; "
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
 
 def test_train_and_evaluate_get_the_same_settings_from_params():
     for stage in ("train", "evaluate"):
-        code = (f"import json, os, stages.{stage}; from stages.common.layout import load_params; "
-                "from stages.training import numerics; numerics.configure(load_params()['numerics']); "
-                "record = numerics.record(); print(json.dumps(record))")
+        code = (
+            f"import json, os, stages.{stage}; from stages.common.layout import load_params; "
+            "from stages.training import numerics; numerics.configure(load_params()['numerics']); "
+            "record = numerics.record(); print(json.dumps(record))"
+        )
         # An environment that asks for the opposite is overridden: params.yaml decides.
         result = python(code, {"TF_ENABLE_ONEDNN_OPTS": "0" if NUMERICS["onednn"] else "1"})
         assert result.returncode == 0, result.stderr
@@ -50,11 +53,13 @@ def test_train_and_evaluate_get_the_same_settings_from_params():
 
 
 def test_tensorflow_imported_first_with_other_settings_is_refused():
-    code = ("import os; os.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'; import tensorflow; "
-            "from stages.training import numerics; "
-            "numerics.configure({'threads': 1, 'onednn': True, 'device': 'cpu', "
-            f"'tensorflow': '{NUMERICS['tensorflow']}', 'keras': '{NUMERICS['keras']}', "
-            f"'numpy': '{NUMERICS['numpy']}'}})")
+    code = (
+        "import os; os.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'; import tensorflow; "
+        "from stages.training import numerics; "
+        "numerics.configure({'threads': 1, 'onednn': True, 'device': 'cpu', "
+        f"'tensorflow': '{NUMERICS['tensorflow']}', 'keras': '{NUMERICS['keras']}', "
+        f"'numpy': '{NUMERICS['numpy']}'}})"
+    )
     result = python(code)
     assert result.returncode != 0
     assert "NumericsError: TensorFlow was imported before numerics.configure()" in result.stderr
@@ -74,7 +79,10 @@ def test_other_installed_versions_are_refused_naming_the_key():
 
 
 def test_params_versions_are_the_pinned_ones():
-    pins = dict(line.strip().split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
-                if "==" in line and not line.lstrip().startswith("#"))
+    pins = dict(
+        line.strip().split("==")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    )
     for key in ("tensorflow", "keras", "numpy"):
         assert str(NUMERICS[key]) == pins[key], f"params.yaml numerics.{key} != requirements.txt"

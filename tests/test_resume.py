@@ -33,8 +33,18 @@ pytestmark = pytest.mark.slow
 
 ARCH = "conv2_k3"
 EPOCHS = 3
-COMPARED = ("test_accuracy", "test_loss", "test_errors", "best_epoch", "best_val_loss", "best_val_accuracy",
-            "last_val_loss", "last_val_accuracy", "epochs", "params")
+COMPARED = (
+    "test_accuracy",
+    "test_loss",
+    "test_errors",
+    "best_epoch",
+    "best_val_loss",
+    "best_val_accuracy",
+    "last_val_loss",
+    "last_val_accuracy",
+    "epochs",
+    "params",
+)
 
 
 def params() -> dict:
@@ -46,9 +56,11 @@ def outcome(project) -> dict:
     import keras
 
     model = keras.models.load_model(project.path / f"models/{ARCH}.keras")
-    return {"metrics": json.loads(project.read(f"metrics/{ARCH}.json")),
-            "history": project.read(f"plots/{ARCH}/history.csv"),
-            "weights": model.get_weights()}
+    return {
+        "metrics": json.loads(project.read(f"metrics/{ARCH}.json")),
+        "history": project.read(f"plots/{ARCH}/history.csv"),
+        "weights": model.get_weights(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +131,12 @@ def rwlock_pids(project) -> set[int]:
         locks = json.loads((project.path / ".dvc/tmp/rwlock").read_text())
     except FileNotFoundError:
         return set()
-    return {entry["pid"] for mode in locks.values() for holders in mode.values()
-            for entry in (holders if isinstance(holders, list) else [holders])}
+    return {
+        entry["pid"]
+        for mode in locks.values()
+        for holders in mode.values()
+        for entry in (holders if isinstance(holders, list) else [holders])
+    }
 
 
 def interrupt_during_second_epoch(project, signum: int, logs) -> tuple[str, str, str]:
@@ -130,12 +146,20 @@ def interrupt_during_second_epoch(project, signum: int, logs) -> tuple[str, str,
     history_file = project.path / "plots" / ARCH / "history.csv"
     out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
     with open(out_path, "w") as out, open(err_path, "w") as err:  # files, not pipes: nothing can block
-        process = subprocess.Popen([str(VENV_BIN / "dvc"), "repro"], cwd=project.path, env=project.env,
-                                   stdout=out, stderr=err, start_new_session=True)
+        process = subprocess.Popen(
+            [str(VENV_BIN / "dvc"), "repro"],
+            cwd=project.path,
+            env=project.env,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 600
             while (done := history_rows(history_file)) is None or done < 1:
-                assert process.poll() is None, f"dvc repro ended before epoch 1 was saved:\n{err_path.read_text()[-3000:]}"
+                assert process.poll() is None, (
+                    f"dvc repro ended before epoch 1 was saved:\n{err_path.read_text()[-3000:]}"
+                )
                 assert time.monotonic() < deadline, "epoch 1 never finished"
                 time.sleep(0.05)
             assert done == 1, f"polled too late: {done} epochs already in the history"
@@ -178,7 +202,7 @@ def test_repro_killed_in_epoch_2_resumes_and_matches_uninterrupted_run(template,
     live_rows = (project.path / f"plots/{ARCH}/live/plots/metrics/val/loss.tsv").read_text().splitlines()[1:]
     assert [int(row.split("\t")[0]) for row in live_rows] == list(range(EPOCHS))
     assert len(resumed["weights"]) == len(uninterrupted["weights"])
-    for mine, theirs in zip(resumed["weights"], uninterrupted["weights"]):
+    for mine, theirs in zip(resumed["weights"], uninterrupted["weights"], strict=True):
         assert np.array_equal(mine, theirs)
 
     assert not (project.path / ".resume" / ARCH).exists()  # cleared once every output was written

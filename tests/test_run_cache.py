@@ -19,8 +19,7 @@ from conftest import make_project, require_mnist, small_params
 pytestmark = pytest.mark.slow
 
 ARCH = "conv2_k3"
-RUN_FILES = (f"models/{ARCH}.keras", f"plots/{ARCH}/history.csv", f"metrics/{ARCH}.json",
-             f"plots/{ARCH}/confusion.csv")
+RUN_FILES = (f"models/{ARCH}.keras", f"plots/{ARCH}/history.csv", f"metrics/{ARCH}.json", f"plots/{ARCH}/confusion.csv")
 TARGET = f"evaluate@{ARCH}"
 
 
@@ -29,8 +28,10 @@ def digests(project) -> dict[str, str]:
 
 
 def restored(log: str) -> bool:
-    return all(f"Stage '{stage}@{ARCH}' is cached - skipping run, checking out outputs" in log
-               for stage in ("train", "evaluate"))
+    return all(
+        f"Stage '{stage}@{ARCH}' is cached - skipping run, checking out outputs" in log
+        for stage in ("train", "evaluate")
+    )
 
 
 @pytest.fixture(scope="module")

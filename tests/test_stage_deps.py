@@ -62,14 +62,17 @@ def test_training_closure_stays_small():
     assert "stages/report.py" not in train and "stages/validate.py" not in train
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("import stages.model.layers\n", {"stages.model.layers"}),
-    ("from stages.model import layers\n", {"stages.model", "stages.model.layers"}),
-    ("from . import loop\n", {"stages.training", "stages.training.loop"}),
-    ("from .loop import train\n", {"stages.training.loop", "stages.training.loop.train"}),
-    ("def f():\n    import stages.common.atomic\n", {"stages.common.atomic"}),
-    ("import numpy\nfrom os import path\n", set()),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("import stages.model.layers\n", {"stages.model.layers"}),
+        ("from stages.model import layers\n", {"stages.model", "stages.model.layers"}),
+        ("from . import loop\n", {"stages.training", "stages.training.loop"}),
+        ("from .loop import train\n", {"stages.training.loop", "stages.training.loop.train"}),
+        ("def f():\n    import stages.common.atomic\n", {"stages.common.atomic"}),
+        ("import numpy\nfrom os import path\n", set()),
+    ],
+)
 def test_imported_names_read_every_kind_of_import(tmp_path, source, expected):
     module = tmp_path / "stages" / "training" / "example.py"
     module.parent.mkdir(parents=True)

@@ -86,13 +86,13 @@ def reference(data):
 
 def same_weights(a, b) -> bool:
     a, b = a.get_weights() if hasattr(a, "get_weights") else a, b.get_weights() if hasattr(b, "get_weights") else b
-    return len(a) == len(b) and all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b))
+    return len(a) == len(b) and all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def val_figures(model, val) -> tuple[float, float]:
     """The model's validation loss and accuracy, computed here with numpy (Keras' clipping)."""
     x, y = val
-    probabilities = np.concatenate([np.asarray(model.predict_on_batch(x[i:i + 100])) for i in range(0, len(x), 100)])
+    probabilities = np.concatenate([np.asarray(model.predict_on_batch(x[i : i + 100])) for i in range(0, len(x), 100)])
     picked = np.clip(probabilities[np.arange(len(y)), y].astype(np.float64), 1e-7, 1.0)
     return float(-np.log(picked).mean()), float((probabilities.argmax(axis=1) == y).mean())
 
@@ -113,6 +113,7 @@ def listing(directory) -> set[str]:
 
 # -- determinism ----------------------------------------------------------------------------
 
+
 def test_same_seed_gives_bit_identical_weights_and_history(data, reference):
     first_model, first_history, first_info = reference(restore_best=False)
     model, history, info = run(data, restore_best=False)  # a second model in the same process
@@ -126,12 +127,15 @@ def test_different_seed_gives_different_weights_and_history(data, reference):
     first_model, first_history, _ = reference(restore_best=False)
     model, history, _ = run(data, seed=1, restore_best=False)
     assert not same_weights(model, first_model)
-    differing = [a for a, b in zip(model.get_weights(), first_model.get_weights()) if not np.array_equal(a, b)]
+    differing = [
+        a for a, b in zip(model.get_weights(), first_model.get_weights(), strict=True) if not np.array_equal(a, b)
+    ]
     assert len(differing) == len(first_model.get_weights())  # every kernel and bias, not one of them
     assert column(history, "loss").tolist() != column(first_history, "loss").tolist()
 
 
 # -- the best epoch -------------------------------------------------------------------------
+
 
 def test_restore_best_returns_the_weights_of_the_lowest_val_loss_epoch(data, reference):
     best_model, history, info = reference(restore_best=True)
@@ -165,8 +169,9 @@ def test_monitor_val_accuracy_restores_the_highest_val_accuracy_epoch(data, refe
     assert history == reference(restore_best=True)[1]  # the monitor only picks, it does not train
     val_accuracy = column(history, "val_accuracy")
     best_epoch = int(np.argmax(val_accuracy)) + 1  # the first of equal maxima, as is_better's strict >
-    assert best_epoch != int(np.argmin(column(history, "val_loss"))) + 1, \
+    assert best_epoch != int(np.argmin(column(history, "val_loss"))) + 1, (
         f"the misleading validation set should make the two monitors disagree: {history}"
+    )
 
     assert info["monitor"] == "val_accuracy" and info["best_epoch"] == best_epoch
     assert info["best_val_accuracy"] == val_accuracy.max()
@@ -195,11 +200,18 @@ def resumed(request, data, tmp_path_factory):
     model, history, info = run(data, optimizer=optimizer, restore_best=False, state=ResumeState(directory, again))
     after_all = {"files": listing(directory), "state": json.loads((directory / "state.json").read_text())}
     # once more: nothing left to train, only the best epoch's weights to restore from best-<n>.npz
-    best_model, best_history, best_info = run(data, optimizer=optimizer, restore_best=True,
-                                              state=ResumeState(directory, FINGERPRINT))
-    return {"optimizer": optimizer, "directory": directory, "part_history": part_history,
-            "after_one": after_one, "after_all": after_all, "last": (model, history, info),
-            "best": (best_model, best_history, best_info)}
+    best_model, best_history, best_info = run(
+        data, optimizer=optimizer, restore_best=True, state=ResumeState(directory, FINGERPRINT)
+    )
+    return {
+        "optimizer": optimizer,
+        "directory": directory,
+        "part_history": part_history,
+        "after_one": after_one,
+        "after_all": after_all,
+        "last": (model, history, info),
+        "best": (best_model, best_history, best_info),
+    }
 
 
 def test_resumed_run_ends_with_the_uninterrupted_weights_and_history(resumed, reference):
@@ -237,8 +249,9 @@ def test_resume_state_holds_only_state_json_and_the_files_it_names(resumed, refe
     saved.load_weights(directory / state["weights"])
     assert same_weights(saved, ref_last)
     with np.load(directory / state["best_weights"]) as best:
-        assert same_weights([best[f"w{i}"] for i in range(len(best.files))],
-                            reference(resumed["optimizer"], restore_best=True)[0])
+        assert same_weights(
+            [best[f"w{i}"] for i in range(len(best.files))], reference(resumed["optimizer"], restore_best=True)[0]
+        )
 
 
 def test_changed_fingerprint_ignores_and_clears_stale_state(data, reference, tmp_path, capsys):

@@ -22,8 +22,11 @@ def exit_quietly_on_interrupt(what: str):
     try:
         yield
     except KeyboardInterrupt:
-        print(f"\n{what}: interrupted; finished epochs are kept, rerun `dvc repro` to resume.",
-              file=sys.stderr, flush=True)
+        print(
+            f"\n{what}: interrupted; finished epochs are kept, rerun `dvc repro` to resume.",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.exit(130)
     except StageError as error:
         print(f"{what}: error: {error}", file=sys.stderr, flush=True)

@@ -17,8 +17,12 @@ def predict(model, x: np.ndarray, batch_size: int) -> np.ndarray:
 def test_metrics(probabilities: np.ndarray, y: np.ndarray) -> dict:
     predicted = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1.0)  # Keras clips the same way
-    return {"test_accuracy": float((predicted == y).mean()), "test_loss": float(-np.log(picked).mean()),
-            "test_errors": int((predicted != y).sum()), "test_images": int(len(y))}
+    return {
+        "test_accuracy": float((predicted == y).mean()),
+        "test_loss": float(-np.log(picked).mean()),
+        "test_errors": int((predicted != y).sum()),
+        "test_images": int(len(y)),
+    }
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[dict, np.ndarray]:
@@ -41,5 +45,5 @@ def latency_ms(model, image: np.ndarray, repeats: int = 50) -> float:
 
 def save_confusion(path, actual: np.ndarray, predicted: np.ndarray) -> None:
     """One (actual, predicted) row per test image: the report's paired tests need them all."""
-    rows = "\n".join(f"{a},{p}" for a, p in zip(actual, predicted))
+    rows = "\n".join(f"{a},{p}" for a, p in zip(actual, predicted, strict=True))
     write_text(path, "actual,predicted\n" + rows + "\n")

@@ -61,7 +61,9 @@ def study_json(records: dict) -> dict:
     study = {}
     for arch, record in records.items():
         summary = over_seeds(record)
-        entry = {"mean": summary["mean"]}  # not "test_accuracy": runs.json has that key, and DVC would prefix both columns
+        entry = {
+            "mean": summary["mean"]
+        }  # not "test_accuracy": runs.json has that key, and DVC would prefix both columns
         if summary["n"] > 1:
             entry["sd"] = summary["std"]
         entry["runs"] = summary["n"]

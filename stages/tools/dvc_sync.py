@@ -23,8 +23,10 @@ from stages.common.imports import closure_paths
 from stages.tools.dvc_plots import plots
 
 DVC_FILE = layout.ROOT / "dvc.yaml"
-HEADER = ("# Generated from params.yaml by `python -m stages.tools.dvc_sync`: edit stages/tools/dvc_sync.py\n"
-          "# (or params.yaml, then rerun it), not this file. `--check` tells whether it is stale.\n")
+HEADER = (
+    "# Generated from params.yaml by `python -m stages.tools.dvc_sync`: edit stages/tools/dvc_sync.py\n"
+    "# (or params.yaml, then rerun it), not this file. `--check` tells whether it is stale.\n"
+)
 
 STAMP = "data/params_checked.txt"
 # Only the train keys that change what is trained: adding an extra seed must not retrain the main runs.
@@ -45,16 +47,25 @@ def _train_stage(key: str, seed_arg: str, run: str, prefix: str, seed_param: lis
         "cmd": f"python -m stages.train {key}{seed_arg}",
         "deps": [STAMP, "data/prepared/train.npz", "data/prepared/val.npz", *code_deps("stages.train")],
         "params": [f"architectures.{key}", *seed_param, *TRAIN_PARAMS, "train.eval_batch_size", "numerics"],
-        "outs": [f"models/{prefix}{run}.keras", f"plots/{prefix}{run}/history.csv", f"plots/{prefix}{run}/live",
-                 f"metrics/{prefix}train/{run}.json"],
+        "outs": [
+            f"models/{prefix}{run}.keras",
+            f"plots/{prefix}{run}/history.csv",
+            f"plots/{prefix}{run}/live",
+            f"metrics/{prefix}train/{run}.json",
+        ],
     }
 
 
 def _evaluate_stage(key: str, seed_arg: str, run: str, prefix: str) -> dict:
     return {
         "cmd": f"python -m stages.evaluate {key}{seed_arg}",
-        "deps": [f"models/{prefix}{run}.keras", f"plots/{prefix}{run}/history.csv",
-                 f"metrics/{prefix}train/{run}.json", "data/prepared/test.npz", *code_deps("stages.evaluate")],
+        "deps": [
+            f"models/{prefix}{run}.keras",
+            f"plots/{prefix}{run}/history.csv",
+            f"metrics/{prefix}train/{run}.json",
+            "data/prepared/test.npz",
+            *code_deps("stages.evaluate"),
+        ],
         "params": [f"architectures.{key}", "train.eval_batch_size", "model", "numerics"],
         "outs": [f"metrics/{prefix}{run}.json", f"plots/{prefix}{run}/confusion.csv", f"plots/{prefix}{run}/loss.png"],
     }
@@ -78,32 +89,49 @@ def stages(arch_ids: list[str]) -> dict:
             "params": ["data"],
             "outs": ["data/prepared"],
         },
-        "train": {"foreach": "${architectures}",
-                  "do": _train_stage("${key}", "", "${key}", "", ["train.seed"])},
-        "evaluate": {"foreach": "${architectures}",
-                     "do": _evaluate_stage("${key}", "", "${key}", "")},
-        "train_seed": {"matrix": seed_matrix,
-                       **_train_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/", [])},
-        "evaluate_seed": {"matrix": seed_matrix,
-                          **_evaluate_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/")},
+        "train": {"foreach": "${architectures}", "do": _train_stage("${key}", "", "${key}", "", ["train.seed"])},
+        "evaluate": {"foreach": "${architectures}", "do": _evaluate_stage("${key}", "", "${key}", "")},
+        "train_seed": {
+            "matrix": seed_matrix,
+            **_train_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/", []),
+        },
+        "evaluate_seed": {
+            "matrix": seed_matrix,
+            **_evaluate_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/"),
+        },
         # The report is cheap and writes what git keeps of the study (the per-run files are
         # DVC's): its outputs stay where users read them, uncached, so it always reruns here.
         "report": {
             "cmd": "python -m stages.report",
-            "deps": [*(f"metrics/{a}.json" for a in arch_ids),
-                     *(f"plots/{a}/confusion.csv" for a in arch_ids),
-                     *(f"plots/{a}/history.csv" for a in arch_ids),
-                     "metrics/seeds", "plots/seeds", "reference/notebook.yaml", *code_deps("stages.report")],
-            "params": ["report", "architectures", "data", "train.epochs", "train.seed", "train.extra_seeds",
-                       "train.restore_best", "train.monitor"],
-            "outs": [{"metrics/summary.md": NO_CACHE},
-                     {"plots/comparison.png": NO_CACHE},
-                     {"plots/pareto.png": NO_CACHE},
-                     {"plots/study/predictions.csv": NO_CACHE},
-                     # read by the top-level plots (stages/tools/dvc_plots.py) with their own
-                     # templates; as stage plots DVC would draw them a second time, unreadably
-                     {"plots/study/history.csv": NO_CACHE},
-                     {"plots/study/errors.csv": NO_CACHE}],
+            "deps": [
+                *(f"metrics/{a}.json" for a in arch_ids),
+                *(f"plots/{a}/confusion.csv" for a in arch_ids),
+                *(f"plots/{a}/history.csv" for a in arch_ids),
+                "metrics/seeds",
+                "plots/seeds",
+                "reference/notebook.yaml",
+                *code_deps("stages.report"),
+            ],
+            "params": [
+                "report",
+                "architectures",
+                "data",
+                "train.epochs",
+                "train.seed",
+                "train.extra_seeds",
+                "train.restore_best",
+                "train.monitor",
+            ],
+            "outs": [
+                {"metrics/summary.md": NO_CACHE},
+                {"plots/comparison.png": NO_CACHE},
+                {"plots/pareto.png": NO_CACHE},
+                {"plots/study/predictions.csv": NO_CACHE},
+                # read by the top-level plots (stages/tools/dvc_plots.py) with their own
+                # templates; as stage plots DVC would draw them a second time, unreadably
+                {"plots/study/history.csv": NO_CACHE},
+                {"plots/study/errors.csv": NO_CACHE},
+            ],
             "metrics": [{"metrics/study.json": NO_CACHE}, {"metrics/runs.json": NO_CACHE}],
         },
     }
@@ -116,8 +144,13 @@ class _PlainDumper(yaml.SafeDumper):
 
 def render(params: dict) -> str:
     arch_ids = list(params["architectures"])
-    body = yaml.dump({"stages": stages(arch_ids), "plots": plots(arch_ids)}, Dumper=_PlainDumper,
-                     sort_keys=False, default_flow_style=False, width=100)
+    body = yaml.dump(
+        {"stages": stages(arch_ids), "plots": plots(arch_ids)},
+        Dumper=_PlainDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=100,
+    )
     return HEADER + body
 
 
@@ -133,8 +166,11 @@ def main(argv=None) -> int:
     current = DVC_FILE.read_text() if DVC_FILE.exists() else ""
     if args.check:
         if current != expected:
-            print("dvc.yaml is out of date with params.yaml (architectures added or removed?): "
-                  "run `python -m stages.tools.dvc_sync` and commit dvc.yaml", file=sys.stderr)
+            print(
+                "dvc.yaml is out of date with params.yaml (architectures added or removed?): "
+                "run `python -m stages.tools.dvc_sync` and commit dvc.yaml",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if current != expected:

@@ -17,8 +17,12 @@ from stages.common.atomic import write_text
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
 # dvclive's names: train/ and val/ folders, as its Keras callback would write them
-LIVE_NAMES = {"loss": "train/loss", "accuracy": "train/accuracy",
-              "val_loss": "val/loss", "val_accuracy": "val/accuracy"}
+LIVE_NAMES = {
+    "loss": "train/loss",
+    "accuracy": "train/accuracy",
+    "val_loss": "val/loss",
+    "val_accuracy": "val/accuracy",
+}
 
 
 def history_text(rows: list[dict]) -> str:
@@ -52,8 +56,9 @@ class LiveHistory:
 
             # dvc repro removed the outputs before this run: replay the resumed epochs into a
             # fresh folder rather than trust what an interrupted process left behind.
-            self.live = Live(str(self.live_dir), resume=False, report=None, save_dvc_exp=False,
-                             dvcyaml=False, monitor_system=False)
+            self.live = Live(
+                str(self.live_dir), resume=False, report=None, save_dvc_exp=False, dvcyaml=False, monitor_system=False
+            )
         self.rows = []
         for row in earlier_rows:
             self._add(row)

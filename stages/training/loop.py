@@ -47,7 +47,8 @@ class Feed:
         self.batch_size = batch_size
         self.tensors = tf.data.Dataset.from_tensors((tf.constant(self.x), tf.constant(self.y))).repeat()
         self.validation = self._plain(
-            tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(eval_batch_size).prefetch(1))
+            tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(eval_batch_size).prefetch(1)
+        )
 
     @staticmethod
     def _plain(dataset):
@@ -62,7 +63,8 @@ class Feed:
 
         batches = tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size)
         dataset = tf.data.Dataset.zip(batches, self.tensors).map(
-            lambda index, data: (tf.gather(data[0], index), tf.gather(data[1], index)))
+            lambda index, data: (tf.gather(data[0], index), tf.gather(data[1], index))
+        )
         return {"x": self._plain(dataset.prefetch(2)), "shuffle": False, "validation_data": self.validation}
 
 
@@ -72,10 +74,24 @@ def is_better(monitor: str, value: float, best: float | None) -> bool:
     return value < best if monitor == "val_loss" else value > best
 
 
-def train(arch_id: str, arch: dict, train_data, val_data, *, epochs: int, batch_size: int,
-          seed: int, monitor: str = "val_loss", restore_best: bool = True,
-          eval_batch_size: int = 1000, input_shape=(28, 28, 1), state: ResumeState | None = None,
-          history: LiveHistory | None = None, verbose: int = 1, callbacks=None):
+def train(
+    arch_id: str,
+    arch: dict,
+    train_data,
+    val_data,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    monitor: str = "val_loss",
+    restore_best: bool = True,
+    eval_batch_size: int = 1000,
+    input_shape=(28, 28, 1),
+    state: ResumeState | None = None,
+    history: LiveHistory | None = None,
+    verbose: int = 1,
+    callbacks=None,
+):
     """Train and return (model, history rows, info).
 
     `state` persists progress between epochs; `history` receives each finished epoch's row
@@ -104,8 +120,13 @@ def train(arch_id: str, arch: dict, train_data, val_data, *, epochs: int, batch_
         started = time.perf_counter()
         order = epoch_order(len(feed.x), seed, epoch)
         reseed(model, seed, epoch)
-        fit = model.fit(**feed.fit_arguments(order), epochs=epochs, initial_epoch=epoch,
-                        verbose=verbose, callbacks=[*(callbacks or []), stop_after_one])
+        fit = model.fit(
+            **feed.fit_arguments(order),
+            epochs=epochs,
+            initial_epoch=epoch,
+            verbose=verbose,
+            callbacks=[*(callbacks or []), stop_after_one],
+        )
         row = {"epoch": epoch + 1, **{k: float(fit.history[k][-1]) for k in HISTORY_COLUMNS[1:]}}
         improved = is_better(monitor, row[monitor], state.best_value)
         state.end_epoch(model, row, improved, monitor, seconds=time.perf_counter() - started)

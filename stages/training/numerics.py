@@ -36,12 +36,17 @@ def _installed_versions() -> dict[str, str]:
 
 def check_versions(numerics: dict) -> None:
     installed = _installed_versions()
-    wrong = [f"numerics.{key} is {numerics[key]} but {VERSIONED[key]} {installed[key]} is installed"
-             for key in VERSIONED if str(numerics[key]) != installed[key]]
+    wrong = [
+        f"numerics.{key} is {numerics[key]} but {VERSIONED[key]} {installed[key]} is installed"
+        for key in VERSIONED
+        if str(numerics[key]) != installed[key]
+    ]
     if wrong:
-        raise NumericsError("params.yaml: " + "; ".join(wrong) + ". Install the pinned versions "
-                            "(requirements.txt), or set these keys to the installed ones, which "
-                            "retrains every run instead of reusing results of other numerics")
+        raise NumericsError(
+            "params.yaml: " + "; ".join(wrong) + ". Install the pinned versions "
+            "(requirements.txt), or set these keys to the installed ones, which "
+            "retrains every run instead of reusing results of other numerics"
+        )
 
 
 def configure(numerics: dict) -> None:
@@ -50,9 +55,11 @@ def configure(numerics: dict) -> None:
     onednn = "1" if numerics["onednn"] else "0"
     if "tensorflow" in sys.modules and os.environ.get(ONEDNN_VARIABLE) != onednn:
         # TensorFlow reads the variable once, when it loads: too late to change it now.
-        raise NumericsError(f"TensorFlow was imported before numerics.configure() with "
-                            f"{ONEDNN_VARIABLE}={os.environ.get(ONEDNN_VARIABLE)!r}; params.yaml asks for "
-                            f"numerics.onednn: {numerics['onednn']}")
+        raise NumericsError(
+            f"TensorFlow was imported before numerics.configure() with "
+            f"{ONEDNN_VARIABLE}={os.environ.get(ONEDNN_VARIABLE)!r}; params.yaml asks for "
+            f"numerics.onednn: {numerics['onednn']}"
+        )
     os.environ[ONEDNN_VARIABLE] = onednn
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep Keras' progress, drop TF's start-up chatter
 
@@ -60,8 +67,10 @@ def configure(numerics: dict) -> None:
 
     threads = numerics["threads"]
     threading = tf.config.threading
-    for get, set_ in ((threading.get_intra_op_parallelism_threads, threading.set_intra_op_parallelism_threads),
-                      (threading.get_inter_op_parallelism_threads, threading.set_inter_op_parallelism_threads)):
+    for get, set_ in (
+        (threading.get_intra_op_parallelism_threads, threading.set_intra_op_parallelism_threads),
+        (threading.get_inter_op_parallelism_threads, threading.set_inter_op_parallelism_threads),
+    ):
         if get() != threads:
             set_(threads)  # raises once TensorFlow's runtime has started with other pools
     if numerics["device"] == "cpu":

@@ -74,10 +74,19 @@ class ResumeState:
         if not (self.directory / best).exists():
             with atomic_path(self.directory / best) as tmp:
                 np.savez(tmp, **{f"w{i}": w for i, w in enumerate(self.best_weights)})
-        write_json(self._state_file(), {
-            "fingerprint": self.fingerprint, "weights": weights, "best_weights": best,
-            "history": self.history, "best_value": self.best_value, "best_epoch": self.best_epoch,
-            "seconds": self.seconds, "cpu_seconds": self.cpu_seconds})
+        write_json(
+            self._state_file(),
+            {
+                "fingerprint": self.fingerprint,
+                "weights": weights,
+                "best_weights": best,
+                "history": self.history,
+                "best_value": self.best_value,
+                "best_epoch": self.best_epoch,
+                "seconds": self.seconds,
+                "cpu_seconds": self.cpu_seconds,
+            },
+        )
         for stale in self.directory.iterdir():  # files the new state.json no longer names
             if stale.name not in (weights, best, "state.json") and not stale.name.startswith("."):
                 stale.unlink()
