@@ -1,4 +1,4 @@
-# `make run` runs the pipeline, `make test` the tests; both create .venv from the
+# `make run` runs the study, `make test` the tests; both create .venv from the
 # pinned requirements.txt on first use. dvc.yaml's commands call `python`, so the
 # venv's bin/ goes first on PATH.
 VENV := .venv
@@ -6,10 +6,26 @@ PYTHON_SYSTEM ?= python3.11
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint lock venv dvc-sync clean-resume
+.PHONY: run run-notebook status test lint lock venv dvc-sync clean-resume
 
+JOBS ?= 1
+
+# The main pipeline (dvc.yaml) only: `dvc repro` without a target would also run the
+# notebook's protocol (notebook/dvc.yaml). JOBS=N trains N runs at a time as queued DVC
+# experiments, each with cores/N TensorFlow threads (numerics.threads), then restores them
+# from the run-cache in one `dvc repro` (stages/tools/workers.py).
 run: $(VENV)/.installed
-	dvc repro
+ifeq ($(JOBS),1)
+	dvc repro dvc.yaml
+else
+	python -m stages.tools.workers --jobs $(JOBS)
+endif
+
+run-notebook: $(VENV)/.installed  ## the notebook's protocol, 12 architectures, one seed
+	dvc repro notebook/dvc.yaml
+
+status: $(VENV)/.installed  ## where the study is: done, training (epoch k of n), waiting; time left
+	python -m stages.tools.progress
 
 test: $(VENV)/.installed
 	python -m pytest -q
