@@ -23,6 +23,8 @@ from stages.training.history import LiveHistory
 from stages.training.loop import train
 from stages.training.resume import ResumeState
 
+TRAINED_BY = ("epochs", "batch_size", "restore_best", "monitor", "eval_batch_size")
+
 
 def save_model(path, model) -> None:
     with atomic_path(path) as tmp:
@@ -35,7 +37,8 @@ def resume_fingerprint(params: dict, arch_id: str, run_seed: int) -> dict:
     code = closure("stages.train", layout.CODE_ROOT)
     return {
         "arch": params["architectures"][arch_id],
-        "train": params["train"],
+        # the train keys that change what is trained (not extra_seeds: adding one keeps a resume)
+        "train": {key: params["train"][key] for key in TRAINED_BY},
         "seed": run_seed,
         "model": params["model"],
         "numerics": params["numerics"],

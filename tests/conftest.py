@@ -13,14 +13,24 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-PROJECT_FILES = ["stages", "reference", "params.yaml", "pyproject.toml", "metrics/seeds/.gitkeep"]
+PROJECT_FILES = [
+    "stages",
+    "reference",
+    "params.yaml",
+    "pyproject.toml",
+    "metrics/seeds/.gitkeep",
+    "plots/seeds/.gitkeep",
+]
 
-# In-process tests import TensorFlow in whatever order pytest collects them; the stages'
-# numerics.configure() refuses a TensorFlow loaded with other oneDNN settings than params.yaml's.
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = (
-    "1" if yaml.safe_load((ROOT / "params.yaml").read_text())["numerics"]["onednn"] else "0"
-)
+# In-process tests use TensorFlow in whatever order pytest collects them: give it params.yaml's
+# numerics (oneDNN, thread pools, op determinism) before any of them starts its runtime, as the
+# stages do before they compute anything.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from stages.training import numerics  # noqa: E402
+
+numerics.configure(yaml.safe_load((ROOT / "params.yaml").read_text())["numerics"])
 
 
 def mnist_source() -> str:

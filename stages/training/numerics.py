@@ -72,7 +72,13 @@ def configure(numerics: dict) -> None:
         (threading.get_inter_op_parallelism_threads, threading.set_inter_op_parallelism_threads),
     ):
         if get() != threads:
-            set_(threads)  # raises once TensorFlow's runtime has started with other pools
+            try:
+                set_(threads)
+            except RuntimeError as error:  # TensorFlow's runtime has started with other pools
+                raise NumericsError(
+                    f"TensorFlow already runs with {get()} threads; params.yaml asks for "
+                    f"numerics.threads: {threads} ({error})"
+                ) from None
     if numerics["device"] == "cpu":
         tf.config.set_visible_devices([], "GPU")
     elif not tf.config.list_physical_devices("GPU"):

@@ -27,6 +27,7 @@ class ResumeState:
         self.best_epoch: int | None = None
         self.best_weights: list[np.ndarray] | None = None
         self.seconds = 0.0
+        self.epoch_seconds: list[float] = []  # each epoch's wall time: `make status` takes their median
         self.cpu_seconds = 0.0
         self.resumed_after = 0
         self._cpu_mark = time.process_time()
@@ -51,6 +52,7 @@ class ResumeState:
         self.history = state["history"]
         self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
         self.seconds, self.cpu_seconds = state["seconds"], state["cpu_seconds"]
+        self.epoch_seconds = state.get("epoch_seconds", [])
         self.resumed_after = len(self.history)
         return self.resumed_after
 
@@ -60,6 +62,7 @@ class ResumeState:
         self.cpu_seconds += now - self._cpu_mark
         self._cpu_mark = now
         self.seconds += seconds
+        self.epoch_seconds.append(round(seconds, 2))
         self.history.append(row)
         if improved:
             self.best_value, self.best_epoch = row[monitor], row["epoch"]
@@ -85,6 +88,7 @@ class ResumeState:
                 "best_epoch": self.best_epoch,
                 "seconds": self.seconds,
                 "cpu_seconds": self.cpu_seconds,
+                "epoch_seconds": self.epoch_seconds,
             },
         )
         for stale in self.directory.iterdir():  # files the new state.json no longer names
@@ -110,6 +114,7 @@ class ResumeState:
             "last_val_loss": last.get("val_loss"),
             "train_seconds": round(self.seconds, 2),
             "cpu_seconds": round(self.cpu_seconds, 2),
+            "epoch_seconds": self.epoch_seconds,
             "resumed_after_epoch": self.resumed_after,
             # ru_maxrss is in KiB on Linux
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
