@@ -54,7 +54,7 @@ def small_params(archs=("conv2_k3", "conv3_k5_bn"), **overrides) -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["architectures"] = {a: params["architectures"][a] for a in archs}
     params["data"].update(subset=1000, val_size=500, test_subset=500)
-    params["train"].update(epochs=1, eval_batch_size=500)
+    params["train"].update(epochs=1, eval_batch_size=500, extra_seeds=[])  # tests that need seeds add them
     params["report"]["comparisons"] = (
         [{"title": "Test pair", "architectures": list(archs), "pairs": [list(archs[:2])]}] if len(archs) >= 2 else []
     )

@@ -230,7 +230,11 @@ def test_check_exits_1_on_a_stale_dvc_yaml_and_0_in_sync(tmp_path, params):
     assert not (ROOT / "dvc.yaml").samefile(path / "dvc.yaml")
     in_sync = _sync(path, "--check")
     assert in_sync.returncode == 0, in_sync.stderr
-    assert _sync(path).stdout.strip() == "dvc.yaml is up to date"
+    assert _sync(path).stdout.strip() == "dvc.yaml files are up to date"
+    # The notebook's-protocol pipeline is generated beside it, from the same params.
+    notebook = yaml.safe_load((path / "notebook" / "params.yaml").read_text())
+    assert notebook["data"]["validation"] == "test" and notebook["train"]["extra_seeds"] == []
+    assert notebook["architectures"] == params["architectures"]
 
     (path / "params.yaml").write_text(yaml.safe_dump(with_new_architecture(params), sort_keys=False))
     stale = _sync(path, "--check")

@@ -42,12 +42,8 @@ def changed_lines(before: str, after: str) -> list[str]:
         ),
         ("architectures.conv2_k3.layers.0.filters=16", ["-      filters: 32", "+      filters: 16"]),
         (
-            "train.extra_seeds=[1]",
-            [
-                "-  extra_seeds: []        # more seeds per architecture, e.g. [1, 2] for three in all",
-                "+  extra_seeds:           # more seeds per architecture, e.g. [1, 2] for three in all",
-                "+  - 1",
-            ],
+            "train.extra_seeds=[1,2,3]",
+            ["+  - 3"],
         ),
     ],
 )
