@@ -18,7 +18,7 @@ from stages.common import layout
 from stages.common.atomic import read_json
 from stages.params.report import report_errors
 
-NOTEBOOK_FILE = layout.ROOT / "reference" / "notebook.yaml"
+NOTEBOOK_FILE = layout.CODE_ROOT / "reference" / "notebook.yaml"  # one notebook for every pipeline
 CLASSES = 10  # MNIST's digits: a label outside 0-9 is a broken file
 
 
@@ -30,7 +30,10 @@ class ReportError(Exception):
 
 
 def at(root: Path | str, path: Path) -> Path:
-    """`path` (a file of the project under layout.ROOT) moved under another project root."""
+    """`path` (a file of the project under layout.ROOT) moved under another project root;
+    a file outside the project (the notebook's figures, shared by every pipeline) stays put."""
+    if not Path(path).is_relative_to(layout.ROOT):
+        return Path(path)
     return Path(root) / Path(path).relative_to(layout.ROOT)
 
 

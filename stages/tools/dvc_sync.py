@@ -13,7 +13,10 @@ architecture to params.yaml therefore means running this command once; the
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
@@ -22,10 +25,48 @@ from stages.common.atomic import write_text
 from stages.common.imports import closure_paths
 from stages.tools.dvc_plots import plots
 
-DVC_FILE = layout.ROOT / "dvc.yaml"
 HEADER = (
     "# Generated from params.yaml by `python -m stages.tools.dvc_sync`: edit stages/tools/dvc_sync.py\n"
     "# (or params.yaml, then rerun it), not this file. `--check` tells whether it is stale.\n"
+)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A dvc.yaml of the study: the main one at the repository's root, or a second one in a
+    folder of its own (its own params.yaml, data/, models/, metrics/, plots/), run by the same
+    code: the stages work on the folder DVC runs them in (`stages.common.layout.project_root`)."""
+
+    folder: str = ""  # "" is the repository's root
+    overrides: tuple = ()  # ((section, {key: value}), ...) applied to the main params.yaml
+
+    @property
+    def up(self) -> str:  # from the folder back to the repository's root
+        return "../" * len(Path(self.folder).parts) if self.folder else ""
+
+    @property
+    def python(self) -> str:  # the stages' package lives at the root, not in the folder
+        return f"PYTHONPATH={self.up.rstrip('/')} python" if self.folder else "python"
+
+    def path(self, name: str) -> Path:
+        return layout.CODE_ROOT / self.folder / name
+
+    def params(self, main: dict) -> dict:
+        params = copy.deepcopy(main)
+        for section, values in self.overrides:
+            params[section].update(values)
+        return params
+
+
+MAIN = Pipeline()
+# The notebook's own protocol, to compare like with like with its figures: all 60,000 training
+# images, the test set as validation set, one seed. `make run` leaves it out (`make run-notebook`).
+NOTEBOOK = Pipeline("notebook", (("data", {"validation": "test"}), ("train", {"extra_seeds": []})))
+PIPELINES = (MAIN, NOTEBOOK)
+DVC_FILE = MAIN.path("dvc.yaml")
+PARAMS_HEADER = (
+    "# Generated from ../params.yaml by `python -m stages.tools.dvc_sync` with the notebook's protocol\n"
+    "# (data.validation: test, one seed): edit ../params.yaml or stages/tools/dvc_sync.py, not this file.\n"
 )
 
 STAMP = "data/params_checked.txt"
@@ -34,18 +75,18 @@ TRAIN_PARAMS = ["train.epochs", "train.batch_size", "train.restore_best", "train
 NO_CACHE = {"cache": False}
 
 
-def code_deps(*entries: str) -> list[str]:
+def code_deps(*entries: str, up: str = "") -> list[str]:
     """The project files the stage's command imports (`stages.common.imports`): never a missing
     one, and no more, so an edit to the report's code does not retrain anything."""
-    return closure_paths(list(entries), layout.CODE_ROOT)
+    return [up + path for path in closure_paths(list(entries), layout.CODE_ROOT)]
 
 
-def _train_stage(key: str, seed_arg: str, run: str, prefix: str, seed_param: list[str]) -> dict:
+def _train_stage(key: str, seed_arg: str, run: str, prefix: str, seed_param: list[str], pipe: Pipeline) -> dict:
     # Every output is DVC-cached, so the run-cache can restore the stage anywhere it was
     # pushed; git gets the study-level files the report writes from them.
     return {
-        "cmd": f"python -m stages.train {key}{seed_arg}",
-        "deps": [STAMP, "data/prepared/train.npz", "data/prepared/val.npz", *code_deps("stages.train")],
+        "cmd": f"{pipe.python} -m stages.train {key}{seed_arg}",
+        "deps": [STAMP, "data/prepared/train.npz", "data/prepared/val.npz", *code_deps("stages.train", up=pipe.up)],
         "params": [f"architectures.{key}", *seed_param, *TRAIN_PARAMS, "train.eval_batch_size", "numerics"],
         "outs": [
             f"models/{prefix}{run}.keras",
@@ -56,61 +97,66 @@ def _train_stage(key: str, seed_arg: str, run: str, prefix: str, seed_param: lis
     }
 
 
-def _evaluate_stage(key: str, seed_arg: str, run: str, prefix: str) -> dict:
+def _evaluate_stage(key: str, seed_arg: str, run: str, prefix: str, pipe: Pipeline) -> dict:
     return {
-        "cmd": f"python -m stages.evaluate {key}{seed_arg}",
+        "cmd": f"{pipe.python} -m stages.evaluate {key}{seed_arg}",
         "deps": [
             f"models/{prefix}{run}.keras",
             f"plots/{prefix}{run}/history.csv",
             f"metrics/{prefix}train/{run}.json",
             "data/prepared/test.npz",
-            *code_deps("stages.evaluate"),
+            *code_deps("stages.evaluate", up=pipe.up),
         ],
         "params": [f"architectures.{key}", "train.eval_batch_size", "model", "numerics"],
         "outs": [f"metrics/{prefix}{run}.json", f"plots/{prefix}{run}/confusion.csv", f"plots/{prefix}{run}/loss.png"],
     }
 
 
-def stages(arch_ids: list[str]) -> dict:
+def stages(arch_ids: list[str], pipe: Pipeline = MAIN) -> dict:
     seed_matrix = {"arch": "${architectures}", "seed": "${train.extra_seeds}"}
     seed_run = "${item.arch}-seed${item.seed}"
     return {
         # Upstream of every training stage: `dvc repro` deletes a stage's outputs before
         # running it, so a bad edit must fail here, before any model is touched.
         "validate": {
-            "cmd": f"python -m stages.tools.dvc_sync --check && python -m stages.validate --stamp {STAMP}",
-            "deps": code_deps("stages.tools.dvc_sync", "stages.validate"),
+            # the main pipeline also checks that every generated file (both pipelines) is current
+            "cmd": (
+                f"python -m stages.tools.dvc_sync --check && python -m stages.validate --stamp {STAMP}"
+                if pipe is MAIN
+                else f"{pipe.python} -m stages.validate --stamp {STAMP}"
+            ),
+            "deps": code_deps(*(["stages.tools.dvc_sync"] if pipe is MAIN else []), "stages.validate", up=pipe.up),
             "params": ["data", "train", "model", "numerics", "architectures", "report"],
             "outs": [STAMP],
         },
         "prepare": {
-            "cmd": "python -m stages.prepare",
-            "deps": [STAMP, *code_deps("stages.prepare")],
+            "cmd": f"{pipe.python} -m stages.prepare",
+            "deps": [STAMP, *code_deps("stages.prepare", up=pipe.up)],
             "params": ["data"],
             "outs": ["data/prepared"],
         },
-        "train": {"foreach": "${architectures}", "do": _train_stage("${key}", "", "${key}", "", ["train.seed"])},
-        "evaluate": {"foreach": "${architectures}", "do": _evaluate_stage("${key}", "", "${key}", "")},
+        "train": {"foreach": "${architectures}", "do": _train_stage("${key}", "", "${key}", "", ["train.seed"], pipe)},
+        "evaluate": {"foreach": "${architectures}", "do": _evaluate_stage("${key}", "", "${key}", "", pipe)},
         "train_seed": {
             "matrix": seed_matrix,
-            **_train_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/", []),
+            **_train_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/", [], pipe),
         },
         "evaluate_seed": {
             "matrix": seed_matrix,
-            **_evaluate_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/"),
+            **_evaluate_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/", pipe),
         },
         # The report is cheap and writes what git keeps of the study (the per-run files are
         # DVC's): its outputs stay where users read them, uncached, so it always reruns here.
         "report": {
-            "cmd": "python -m stages.report",
+            "cmd": f"{pipe.python} -m stages.report",
             "deps": [
                 *(f"metrics/{a}.json" for a in arch_ids),
                 *(f"plots/{a}/confusion.csv" for a in arch_ids),
                 *(f"plots/{a}/history.csv" for a in arch_ids),
                 "metrics/seeds",
                 "plots/seeds",
-                "reference/notebook.yaml",
-                *code_deps("stages.report"),
+                f"{pipe.up}reference/notebook.yaml",
+                *code_deps("stages.report", up=pipe.up),
             ],
             "params": [
                 "report",
@@ -142,10 +188,10 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def render(params: dict) -> str:
+def render(params: dict, pipe: Pipeline = MAIN) -> str:
     arch_ids = list(params["architectures"])
     body = yaml.dump(
-        {"stages": stages(arch_ids), "plots": plots(arch_ids)},
+        {"stages": stages(arch_ids, pipe), "plots": plots(arch_ids)},
         Dumper=_PlainDumper,
         sort_keys=False,
         default_flow_style=False,
@@ -154,30 +200,46 @@ def render(params: dict) -> str:
     return HEADER + body
 
 
+def render_params(params: dict) -> str:
+    body = yaml.dump(params, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False, width=100)
+    return PARAMS_HEADER + body
+
+
+def expected_files(main_params: dict) -> dict[Path, str]:
+    """Every generated file of every pipeline, with the text it must have."""
+    files = {}
+    for pipe in PIPELINES:
+        params = pipe.params(main_params)
+        files[pipe.path("dvc.yaml")] = render(params, pipe)
+        if pipe is not MAIN:
+            files[pipe.path("params.yaml")] = render_params(params)
+    return files
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml is not what params.yaml gives")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a generated file is not what params.yaml gives")
     args = parser.parse_args(argv)
+    params_file = MAIN.path("params.yaml")
     try:
-        expected = render(layout.load_params())
+        expected = expected_files(layout.load_params(params_file))
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError) as error:
-        print(f"dvc_sync: cannot read {layout.PARAMS_FILE.name}: {error}", file=sys.stderr)
+        print(f"dvc_sync: cannot read {params_file.name}: {error}", file=sys.stderr)
         return 1
-    current = DVC_FILE.read_text() if DVC_FILE.exists() else ""
+    stale = [path for path, text in expected.items() if not path.is_file() or path.read_text() != text]
+    names = ", ".join(str(path.relative_to(layout.CODE_ROOT)) for path in stale)
     if args.check:
-        if current != expected:
+        if stale:
             print(
-                "dvc.yaml is out of date with params.yaml (architectures added or removed?): "
-                "run `python -m stages.tools.dvc_sync` and commit dvc.yaml",
+                f"{names} out of date with params.yaml or the stages' imports: "
+                "run `python -m stages.tools.dvc_sync` and commit the result",
                 file=sys.stderr,
             )
             return 1
         return 0
-    if current != expected:
-        write_text(DVC_FILE, expected)
-        print(f"wrote {DVC_FILE.name} for {len(layout.load_params()['architectures'])} architectures")
-    else:
-        print("dvc.yaml is up to date")
+    for path in stale:
+        write_text(path, expected[path])
+    print(f"wrote {names}" if stale else "dvc.yaml files are up to date")
     return 0
 
 
