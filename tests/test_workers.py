@@ -1,0 +1,86 @@
+"""`python -m stages.tools.workers --jobs N` (`make run JOBS=N`): N queued DVC experiments train
+the runs, then one workspace `dvc repro` restores every one of them from the run-cache."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from stages.common.layout import PARAMS_FILE
+from stages.tools.workers import experiment_name, run_targets, set_threads, threads_per_worker
+
+from conftest import make_project, require_mnist, small_params
+
+ARCHS = ("conv2_k3", "conv3_k5_bn")
+
+
+@pytest.mark.parametrize("jobs, cores, threads", [(1, 2, 2), (2, 2, 1), (3, 2, 1), (4, 16, 4), (3, 16, 5)])
+def test_threads_share_the_cores(jobs, cores, threads):
+    assert threads_per_worker(jobs, cores) == threads
+
+
+def test_one_target_per_run_in_params_order():
+    params = {"architectures": {"b": {}, "a": {}}, "train": {"extra_seeds": [1, 2]}}
+    assert run_targets(params) == [
+        "evaluate@b",
+        "evaluate@a",
+        "evaluate_seed@b-1",
+        "evaluate_seed@b-2",
+        "evaluate_seed@a-1",
+        "evaluate_seed@a-2",
+    ]
+    assert experiment_name("123456", "evaluate_seed@a-2") == "workers-123456-a-2"
+
+
+def test_setting_threads_changes_one_line_of_params_yaml(tmp_path):
+    copy = tmp_path / "params.yaml"
+    shutil.copy(PARAMS_FILE, copy)
+    current = yaml.safe_load(copy.read_text())["numerics"]["threads"]
+    assert set_threads(current, copy) is False
+    assert copy.read_text() == PARAMS_FILE.read_text()
+    assert set_threads(current + 1, copy) is True
+    before, after = PARAMS_FILE.read_text().splitlines(), copy.read_text().splitlines()
+    assert len(before) == len(after)
+    changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert len(changed) == 1, changed
+    assert changed[0][1].startswith(f"  threads: {current + 1} ") and "#" in changed[0][1]  # comment kept
+
+
+@pytest.mark.slow
+def test_targets_are_the_pipelines_stage_names(tmp_path):
+    require_mnist()
+    params = small_params(ARCHS, train={"extra_seeds": [1]})
+    project = make_project(tmp_path, params)
+    stages = {line.split()[0] for line in project.run("dvc stage list").stdout.splitlines()}
+    assert set(run_targets(params)) <= stages, sorted(stages)
+
+
+@pytest.mark.slow
+def test_two_workers_then_the_workspace_repro_trains_nothing(tmp_path):
+    require_mnist()
+    project = make_project(tmp_path, small_params(ARCHS, data={"subset": 500}))
+
+    result = project.run(
+        "python -m stages.tools.workers --jobs 2 --cores 2 --poll 2",
+        timeout=3000,
+    )
+    out = result.stdout + result.stderr
+
+    for arch in ARCHS:
+        for stage in (f"train@{arch}", f"evaluate@{arch}"):
+            assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out, out[-3000:]
+        assert (project.path / "models" / f"{arch}.keras").stat().st_size > 0
+    assert "Running stage 'train" not in out and "Running stage 'evaluate" not in out
+    assert "0 training or evaluation stages ran in the workspace" in out
+
+    lock = yaml.safe_load(project.read("dvc.lock"))["stages"]
+    assert set(lock) == {"validate", "prepare", "report", *(f"{s}@{a}" for a in ARCHS for s in ("train", "evaluate"))}
+    assert lock[f"train@{ARCHS[0]}"]["params"]["params.yaml"]["numerics"]["threads"] == 1  # 2 cores / 2 workers
+    assert yaml.safe_load(project.read("params.yaml"))["numerics"]["threads"] == 1
+    assert "up to date" in project.run("dvc status dvc.yaml").stdout  # as if one `dvc repro` had run
+
+    # Only its own experiments were created, and they are gone again.
+    assert project.run("dvc exp list --all-commits").stdout.strip() == ""
+    assert "No experiment tasks in the queue" in project.run("dvc queue status").stdout
