@@ -235,6 +235,12 @@ def test_check_exits_1_on_a_stale_dvc_yaml_and_0_in_sync(tmp_path, params):
     notebook = yaml.safe_load((path / "notebook" / "params.yaml").read_text())
     assert notebook["data"]["validation"] == "test" and notebook["train"]["extra_seeds"] == []
     assert notebook["architectures"] == params["architectures"]
+    # An experiment's `-S` on the main params leaves the notebook's pipeline valid (not stale).
+    tuned = copy.deepcopy(params)
+    tuned["numerics"]["threads"] = 1
+    (path / "params.yaml").write_text(yaml.safe_dump(tuned, sort_keys=False))
+    assert _sync(path, "--check").returncode == 0
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     (path / "params.yaml").write_text(yaml.safe_dump(with_new_architecture(params), sort_keys=False))
     stale = _sync(path, "--check")
@@ -257,3 +263,8 @@ def test_a_hyperparameter_change_does_not_make_dvc_yaml_stale(params):
     changed["train"]["epochs"] = 1
     changed["data"]["subset"] = 2000
     assert dvc_sync.render(changed) == dvc_sync.render(params)
+
+
+def test_the_committed_notebook_params_are_the_main_params_in_the_notebooks_protocol(params):
+    committed = load_params(ROOT / "notebook" / "params.yaml")
+    assert committed == dvc_sync.NOTEBOOK.params(params), "run `python -m stages.tools.dvc_sync`"

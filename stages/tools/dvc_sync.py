@@ -205,24 +205,30 @@ def render_params(params: dict) -> str:
     return PARAMS_HEADER + body
 
 
-def expected_files(main_params: dict) -> dict[Path, str]:
-    """Every generated file of every pipeline, with the text it must have."""
+def expected_files(main_params: dict, regenerate_params: bool) -> dict[Path, str]:
+    """Every generated file, with the text it must have. Each dvc.yaml follows its own folder's
+    params.yaml; the notebook's params.yaml follows the main one only when regenerated (not under
+    `--check`), so that `dvc exp run -S` on the main params leaves the notebook's pipeline alone."""
     files = {}
     for pipe in PIPELINES:
-        params = pipe.params(main_params)
-        files[pipe.path("dvc.yaml")] = render(params, pipe)
-        if pipe is not MAIN:
+        if pipe is MAIN:
+            params = main_params
+        elif regenerate_params or not pipe.path("params.yaml").is_file():
+            params = pipe.params(main_params)
             files[pipe.path("params.yaml")] = render_params(params)
+        else:
+            params = layout.load_params(pipe.path("params.yaml"))
+        files[pipe.path("dvc.yaml")] = render(params, pipe)
     return files
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if a generated file is not what params.yaml gives")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a dvc.yaml is not what its params.yaml gives")
     args = parser.parse_args(argv)
     params_file = MAIN.path("params.yaml")
     try:
-        expected = expected_files(layout.load_params(params_file))
+        expected = expected_files(layout.load_params(params_file), regenerate_params=not args.check)
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError) as error:
         print(f"dvc_sync: cannot read {params_file.name}: {error}", file=sys.stderr)
         return 1
