@@ -3,7 +3,7 @@ its layer specs in params.yaml (no Keras)."""
 
 from __future__ import annotations
 
-from stages.model.layers import LAYER_TYPES, layer_arguments
+from stages.model.layers import LAYER_TYPES, as_pair, layer_arguments
 from stages.reporting.formatting import DASH
 
 
@@ -11,19 +11,13 @@ class UnknownLayer(ValueError):
     """A layer type the vocabulary of stages.model.layers does not have."""
 
 
-# TODO(shapes.py owner): `_pair` also lives in stages/model/shapes.py; import the single copy
-# from wherever it ends up instead of this one.
-def _pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 def _window(value) -> str:
-    h, w = _pair(value)
+    h, w = as_pair(value)
     return f"({h}x{w})"
 
 
 def _stride(value) -> str:
-    h, w = _pair(value)
+    h, w = as_pair(value)
     return str(h) if h == w else f"{h}x{w}"
 
 
