@@ -10,13 +10,13 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 JOBS ?= 1
 
-# The main pipeline (dvc.yaml) only: `dvc repro` without a target would also run the
-# notebook's protocol (notebook/dvc.yaml). JOBS=N trains N runs at a time as queued DVC
+# The main pipeline (dvc.yaml, `dvc repro`'s default target; the notebook's protocol is
+# notebook/dvc.yaml, `make run-notebook`). JOBS=N trains N runs at a time as queued DVC
 # experiments, each with cores/N TensorFlow threads (numerics.threads), then restores them
 # from the run-cache in one `dvc repro` (stages/tools/workers.py).
 run: $(VENV)/.installed
 ifeq ($(JOBS),1)
-	dvc repro dvc.yaml
+	dvc repro
 else
 	python -m stages.tools.workers --jobs $(JOBS)
 endif

@@ -1,8 +1,8 @@
 """The README's results table quotes the committed results, not figures typed from memory.
 
-Every number in it must equal what main holds: `metrics/<id>.json` (the reference run),
-`reference/notebook.yaml` (the notebook) and, for the notebook's protocol, the report of
-that experiment committed as `metrics/notebook-protocol/summary.md`. A cell may be "—"
+Every number in it must equal what main holds: `reference/previous-run/metrics/<id>.json` (the
+previous code's reference run), `reference/notebook.yaml` (the notebook) and, for the notebook's
+protocol, the report of that experiment, `reference/previous-run/notebook-protocol-summary.md`. A cell may be "—"
 while a run has not finished; a number that disagrees fails."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from stages.common.layout import ROOT
 
 README = ROOT / "README.md"
 NOTEBOOK = ROOT / "reference" / "notebook.yaml"
-NOTEBOOK_PROTOCOL_SUMMARY = ROOT / "metrics" / "notebook-protocol" / "summary.md"
+PREVIOUS_RUN = ROOT / "reference" / "previous-run"  # the previous code's reference run
+NOTEBOOK_PROTOCOL_SUMMARY = PREVIOUS_RUN / "notebook-protocol-summary.md"
 START, END = "<!-- results table -->", "<!-- /results table -->"
 DASH = "—"
 
@@ -66,7 +67,7 @@ def test_our_figures_are_the_committed_metrics(column, number):
     for arch, row in rows.items():
         if row[column] == DASH:
             continue
-        path = ROOT / "metrics" / f"{arch}.json"
+        path = PREVIOUS_RUN / "metrics" / f"{arch}.json"
         assert path.exists(), f"README gives {column} of {arch} but {path.name} is not committed"
         assert row[column] == number(json.loads(path.read_text())), f"{arch}: {column}"
 
@@ -96,5 +97,5 @@ def test_every_local_link_and_figure_exists():
     """A renamed plot or doc would leave the README pointing at nothing."""
     targets = re.findall(r"\]\(([^)#\s]+)\)", README.read_text())
     local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
-    assert "plots/comparison.png" in local
+    assert "reference/previous-run/comparison.png" in local
     assert [t for t in local if not (ROOT / t).exists()] == []

@@ -23,7 +23,7 @@ import yaml
 from stages.common import layout
 from stages.common.atomic import write_text
 from stages.common.imports import closure_paths
-from stages.tools.dvc_plots import plots
+from stages.tools.dvc_plots import errors, overlays, plots
 
 HEADER = (
     "# Generated from params.yaml by `python -m stages.tools.dvc_sync`: edit stages/tools/dvc_sync.py\n"
@@ -188,10 +188,20 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+def notebook_plots() -> list:
+    """The notebook's-protocol pipeline shows only its study-level plots, under their own ids and
+    titles, so that `dvc plots show` tells them from the main pipeline's."""
+    renamed = []
+    for entry in [*overlays(), errors()]:
+        ((plot_id, definition),) = entry.items()
+        renamed.append({f"notebook_{plot_id}": {**definition, "title": f"Notebook's protocol: {definition['title']}"}})
+    return [*renamed, "plots/comparison.png", "plots/pareto.png"]
+
+
 def render(params: dict, pipe: Pipeline = MAIN) -> str:
     arch_ids = list(params["architectures"])
     body = yaml.dump(
-        {"stages": stages(arch_ids, pipe), "plots": plots(arch_ids)},
+        {"stages": stages(arch_ids, pipe), "plots": plots(arch_ids) if pipe is MAIN else notebook_plots()},
         Dumper=_PlainDumper,
         sort_keys=False,
         default_flow_style=False,
