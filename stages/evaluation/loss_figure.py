@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from stages.common.atomic import atomic_path
+from stages.common.plotting import pyplot
 
 
 def save_loss_figure(path, history: list[dict], title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     epochs = [int(row["epoch"]) for row in history]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, label in ((loss_ax, "loss", "Categorical cross-entropy loss"), (acc_ax, "accuracy", "Accuracy")):

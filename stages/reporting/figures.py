@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import math
 
+from stages.common.plotting import pyplot
+
 
 def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
     """Ids of the (id, cost, accuracy) points that no cheaper-or-equal point matches or beats,
@@ -31,17 +33,8 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _styles(n: int):
-    plt = _pyplot()
+    plt = pyplot()
     colors = plt.get_cmap("tab20").colors if n > 10 else plt.get_cmap("tab10").colors
     lines = ["-", "--", "-.", ":"]
     return [(colors[i % len(colors)], lines[(i // len(colors)) % len(lines)]) for i in range(n)]
@@ -86,7 +79,7 @@ def comparison_figure(runs: dict) -> bytes:
     main run kept (`best_epoch` of its metrics, chosen by `train.monitor`) (PNG bytes). Both
     axes are logarithmic: on a linear axis every model sits in one band near 99% and the
     epoch-1 spikes of the batch-norm models flatten the rest."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     fig, (err_ax, loss_ax) = plt.subplots(1, 2, figsize=(13, 5))
@@ -136,7 +129,7 @@ def comparison_figure(runs: dict) -> bytes:
 def pareto_figure(costs: dict[str, list[tuple[str, float, float]]]) -> bytes:
     """Test accuracy (%) against forward MFLOPs and against parameters (log x), with the Pareto
     front. `costs["flops"]` and `costs["params"]` hold (id, cost, accuracy) points, costs > 0."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     for ax, key, label in (
         (axes[0], "flops", "forward MFLOPs per image (log)"),
