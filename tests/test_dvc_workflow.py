@@ -109,15 +109,16 @@ def html_specs(html: str) -> dict[str, dict]:
     return {plot_id: json.loads(spec) for spec, plot_id in found}
 
 
-def main_plots(plots: dict, prefix: str, notebook: str) -> dict:
-    """The main pipeline's plots, by their dvc.yaml id. notebook/dvc.yaml defines the same ids, so
-    DVC names each after its file (`prefix` + id); the notebook's, never run here, must be empty."""
+def main_plots(plots: dict) -> dict:
+    """The main pipeline's plots, by their dvc.yaml id. The notebook's pipeline (notebook/dvc.yaml:
+    ids `notebook_*`, images under notebook/), never run here, must have no data."""
+    notebook = ("notebook_", "notebook/")
     assert not any(
         spec.get("data", {}).get("values") if isinstance(spec, dict) else spec
         for plot_id, spec in plots.items()
         if plot_id.startswith(notebook)
     ), "the notebook's pipeline has not run: its plots have no data"
-    return {plot_id.removeprefix(prefix): spec for plot_id, spec in plots.items() if not plot_id.startswith(notebook)}
+    return {plot_id: spec for plot_id, spec in plots.items() if not plot_id.startswith(notebook)}
 
 
 # ---------------------------------------------------------------- the shared project
@@ -306,7 +307,7 @@ def test_plots_show_writes_every_architecture_and_plots_diff_works(baseline, tun
     index = tmp_path / "show" / "index.html"
     assert index.exists(), shown.stdout
     html = index.read_text()
-    specs = main_plots(html_specs(html), "dvc_yaml__", "notebook_dvc_yaml__")
+    specs = main_plots(html_specs(html))
     expected = {
         "val_error",
         "val_loss",
@@ -332,14 +333,14 @@ def test_plots_show_writes_every_architecture_and_plots_diff_works(baseline, tun
 
     diffed = baseline.run(f"dvc plots diff HEAD~1 -o {tmp_path / 'diff'}")
     html = (tmp_path / "diff" / "index.html").read_text()
-    specs = main_plots(html_specs(html), "dvc_yaml__", "notebook_dvc_yaml__")
+    specs = main_plots(html_specs(html))
     assert set(specs) == expected, diffed.stdout
     revisions = {row["rev"] for row in specs[f"{TUNED}_loss"]["data"]["values"]}
     assert revisions == {"HEAD~1", "workspace"}
     assert (tmp_path / "diff" / "static" / f"HEAD~1_plots_{TUNED}_loss.png").exists()
 
     as_json = run_json(baseline, f"dvc plots diff HEAD~1 HEAD --json -o {tmp_path / 'json'}")
-    plots = main_plots(as_json["data"], "dvc.yaml::", "notebook/")
+    plots = main_plots(as_json["data"])
     assert set(plots) >= expected | {f"plots/{a}/loss.png" for a in ARCHS}
     assert not (baseline.path / "dvc_plots").exists(), "every output went to -o, none into the repo"
 
@@ -528,7 +529,7 @@ def test_a_clone_without_the_cache_retrains_nothing_and_has_the_study_from_git(b
     plots = run_json(clone, f"dvc plots show --json -o {tmp_path / 'plots'}")
     drawn = {
         plot_id
-        for plot_id, renders in main_plots(plots["data"], "dvc.yaml::", "notebook/").items()
+        for plot_id, renders in main_plots(plots["data"]).items()
         if any(render.get("content") for render in renders)
     }
     assert {"val_error", "val_loss", "errors"} <= drawn, plots.get("errors")
