@@ -323,6 +323,11 @@ CACHED = "Stage '{}' is cached - skipping run, checking out outputs"
         ([CACHED.format("train@a")], 1, "study-aggregate: 1 of 2 train/evaluate stages were restored"),
         # a commit whose dvc.lock already lists the runs: DVC pulls their outputs instead
         (["Pulling data for stage: 'train@a'", "Pulling data for stage: 'evaluate@a'"], 0, "study-aggregate: 2 "),
+        (
+            ["Stage 'validate' didn't change, skipping"],
+            1,
+            "study-aggregate: 0 of 2 train/evaluate stages were restored",
+        ),
     ],
 )
 def test_the_aggregator_fails_when_a_run_was_not_restored(tmp_path, repro_log, code, last_line):
