@@ -38,12 +38,11 @@ KEEP_DIRS = ["metrics/seeds", "plots/seeds"]  # the report depends on both folde
 VENV_BIN = Path(sys.executable).parent
 
 
-def snapshot(path: Path) -> Path:
-    """The working tree's pipeline files, copied once: edits made while the benchmark runs
-    would otherwise reach one variant and not the other."""
+def copy_project_files(source_root: Path, path: Path) -> Path:
+    """PROJECT_FILES of `source_root` into a new folder `path`."""
     path.mkdir(parents=True)
     for name in PROJECT_FILES:
-        source, target = ROOT / name, path / name
+        source, target = source_root / name, path / name
         if source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -51,15 +50,15 @@ def snapshot(path: Path) -> Path:
     return path
 
 
+def snapshot(path: Path) -> Path:
+    """The working tree's pipeline files, copied once: edits made while the benchmark runs
+    would otherwise reach one variant and not the other."""
+    return copy_project_files(ROOT, path)
+
+
 def make_copy(path: Path, template: Path, threads: int, subset: int, env: dict) -> None:
     """A fresh project from `template`: quick-study params, its own git repo and DVC cache."""
-    path.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        source, target = template / name, path / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
+    copy_project_files(template, path)
     for name in KEEP_DIRS:
         (path / name).mkdir(parents=True, exist_ok=True)
         (path / name / ".gitkeep").touch()
