@@ -5,9 +5,9 @@ bootstrap. They see the test set's sampling noise only, not training's run-to-ru
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from stages.reporting.checks import check_confidence
+from stages.review.mcnemar import mcnemar_p
 
 
 def _correctness(y_true, pred_a, pred_b) -> tuple[np.ndarray, np.ndarray]:
@@ -46,8 +46,9 @@ def mcnemar(y_true, pred_a, pred_b) -> dict:
     Only discordant images carry information: ``b`` ("a_only") = images A gets
     right and B gets wrong, ``c`` ("b_only") = the reverse. Under H0 (equal
     accuracy) ``b ~ Binomial(b + c, 1/2)``; the p-value is the exact two-sided
-    binomial one (``scipy.stats.binomtest``), valid for any count. When
-    ``b + c == 0`` the models never disagree on correctness and p = 1.0.
+    binomial one (`stages.review.mcnemar.mcnemar_p`, the PR report's too),
+    valid for any count. When ``b + c == 0`` the models never disagree on
+    correctness and p = 1.0.
 
     Returns ``{"n", "a_only", "b_only", "p_value", "acc_a", "acc_b", "diff"}``
     with ``diff = acc_a - acc_b`` (fractions, not percent).
@@ -56,7 +57,7 @@ def mcnemar(y_true, pred_a, pred_b) -> dict:
     correct_a, correct_b = _correctness(y_true, pred_a, pred_b)
     b = int(np.count_nonzero(correct_a & ~correct_b))
     c = int(np.count_nonzero(~correct_a & correct_b))
-    p = 1.0 if b + c == 0 else min(1.0, float(stats.binomtest(b, b + c, 0.5).pvalue))
+    p = mcnemar_p(b, c)
     acc_a = float(correct_a.mean())
     acc_b = float(correct_b.mean())
     return {

@@ -42,6 +42,7 @@ from scipy import stats
 from stages.reporting import formatting
 from stages.reporting.checks import as_values, check_confidence
 from stages.reporting.paired import mcnemar, paired_bootstrap
+from stages.review.mcnemar import holm as holm_step_down
 
 __all__ = [
     "mean_ci",
@@ -114,17 +115,11 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
     result: list[float | None] = [None] * len(p_list)
     if not defined:
         return result
-    p = np.array([p_list[i] for i in defined], dtype=float)
-    if not np.all(np.isfinite(p)) or np.any(p < 0.0) or np.any(p > 1.0):
+    defined_p = [float(p_list[i]) for i in defined]
+    if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in defined_p):
         raise ValueError(f"p-values must be finite numbers in [0, 1] (or None), got {p_list}")
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adjusted_sorted = np.maximum.accumulate(scaled)
-    adjusted = np.empty(m)
-    adjusted[order] = adjusted_sorted
-    for i, value in zip(defined, adjusted, strict=True):
-        result[i] = float(value)
+    for i, value in zip(defined, holm_step_down(defined_p), strict=True):
+        result[i] = value
     return result
 
 

@@ -1,7 +1,7 @@
 """Exact McNemar test of two revisions' predictions on the same test images, and Holm's step-down.
 
-The same test as stages/reporting/stats.py (which calls scipy.stats.binomtest), written with
-`math.comb` so that the PR report needs no scientific stack.
+The one implementation of both: the study report (`stages.reporting.paired`, `stages.reporting.stats`)
+calls these too. Written with `math.comb` so that the PR report needs no scientific stack.
 """
 
 from __future__ import annotations
