@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -64,6 +65,7 @@ def make_copy(path: Path, template: Path, threads: int, subset: int, env: dict) 
         (path / name / ".gitkeep").touch()
     params = yaml.safe_load((path / "params.yaml").read_text())
     params["train"]["epochs"] = 1
+    params["train"]["extra_seeds"] = []  # the quick study is one seed: the N workers queue every run in params
     params["data"]["subset"] = subset
     params["numerics"]["threads"] = threads
     (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -98,10 +100,16 @@ def timed(command: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, s
 
 
 def check(variant: int, out: str, n_runs: int, log: Path) -> None:
-    """The run trained what it should: 1 worker every run itself, N workers nothing in the workspace."""
+    """The run trained what it should: 1 worker every run itself, N workers nothing in the workspace
+    and exactly `n_runs` experiments (one per architecture, seed 0)."""
     trained_here = out.count("Running stage 'train")
     if variant == 1 and trained_here != n_runs:
         raise SystemExit(f"1-worker run trained {trained_here} runs, expected {n_runs}; log: {log}")
+    queued = re.search(r"workers: queued (\d+) experiments", out)
+    if variant > 1 and (queued is None or int(queued.group(1)) != n_runs):
+        raise SystemExit(
+            f"{variant}-worker run queued {queued and queued.group(1)} experiments, expected {n_runs}; log: {log}"
+        )
     if variant > 1 and (
         "0 training or evaluation stages ran" not in out or out.count("is cached - skipping run") < 2 * n_runs
     ):
