@@ -62,6 +62,11 @@ SEED_ACCURACIES = {
 EPOCH1_VAL = {"conv2_k3": 0.951, "conv2_k5": 0.962, "conv3_k753": 0.973, "conv2_k3_wide": 0.944}
 
 
+def record(root: Path, run: str) -> Path:
+    """The folder of a run's record, which the report reads (stages.common.records)."""
+    return root / "metrics" / "record" / run
+
+
 def synthetic_params(extra_seeds=(1, 2)) -> dict:
     params = copy.deepcopy(REAL_PARAMS)
     archs = {a: params["architectures"][a] for a in ("conv2_k3", "conv2_k5", "conv3_k753")}
@@ -451,19 +456,20 @@ def test_no_caution_when_every_architecture_has_seeds(tmp_path):
 
 
 def test_missing_metrics_names_the_file_and_writes_nothing(project, capsys):
-    (project / "metrics" / "conv2_k5.json").unlink()
-    with pytest.raises(report.ReportError, match=r"missing metrics/conv2_k5\.json.*`dvc repro evaluate@conv2_k5`"):
+    (record(project, "conv2_k5") / "metrics.json").unlink()
+    missing = r"missing metrics/record/conv2_k5/metrics\.json.*`dvc repro record@conv2_k5`"
+    with pytest.raises(report.ReportError, match=missing):
         report.run(project)
     with pytest.raises(SystemExit) as exit_info:
         report.main(["--root", str(project)])
     assert exit_info.value.code == 1
-    assert "metrics/conv2_k5.json" in capsys.readouterr().err
+    assert "metrics/record/conv2_k5/metrics.json" in capsys.readouterr().err
     assert not any(path.exists() for path in outputs.output_files(project).values())
 
 
 def test_missing_predictions_name_the_file(project):
-    (project / "plots" / "conv3_k753" / "confusion.csv").unlink()
-    with pytest.raises(report.ReportError, match=r"plots/conv3_k753/confusion\.csv.*evaluate@conv3_k753"):
+    (record(project, "conv3_k753") / "confusion.csv").unlink()
+    with pytest.raises(report.ReportError, match=r"metrics/record/conv3_k753/confusion\.csv.*record@conv3_k753"):
         report.run(project)
     assert not (project / "metrics" / "summary.md").exists()
 
@@ -487,34 +493,34 @@ def _set_params(root: Path, section: str, key: str, value) -> None:
 
 BAD_INPUTS = {
     "truncated metrics": (
-        lambda root: _truncate(root / "metrics" / "conv2_k5.json"),
-        r"metrics/conv2_k5\.json: not valid JSON .*`dvc repro evaluate@conv2_k5`",
+        lambda root: _truncate(record(root, "conv2_k5") / "metrics.json"),
+        r"metrics/record/conv2_k5/metrics\.json: not valid JSON .*`dvc repro record@conv2_k5`",
     ),
     "truncated seed metrics": (
-        lambda root: _truncate(root / "metrics" / "seeds" / "conv2_k3-seed1.json"),
-        r"metrics/seeds/conv2_k3-seed1\.json: not valid JSON .*evaluate_seed@conv2_k3-1",
+        lambda root: _truncate(record(root, "conv2_k3-seed1") / "metrics.json"),
+        r"metrics/record/conv2_k3-seed1/metrics\.json: not valid JSON .*record_seed@conv2_k3-1",
     ),
     "metrics not an object": (
-        lambda root: (root / "metrics" / "conv2_k3.json").write_text("[0.99]\n"),
-        r"metrics/conv2_k3\.json: expected a JSON object, got list",
+        lambda root: (record(root, "conv2_k3") / "metrics.json").write_text("[0.99]\n"),
+        r"metrics/record/conv2_k3/metrics\.json: expected a JSON object, got list",
     ),
     "history non-number": (
-        lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 2, "2,0.1,0.97,0.08,0.9x"),
-        r"plots/conv3_k753/history\.csv: line 3, column 'val_accuracy': '0\.9x' is not a "
-        r"number; rerun `dvc repro train@conv3_k753`",
+        lambda root: _replace_line(record(root, "conv3_k753") / "history.csv", 2, "2,0.1,0.97,0.08,0.9x"),
+        r"metrics/record/conv3_k753/history\.csv: line 3, column 'val_accuracy': '0\.9x' is not a "
+        r"number; rerun `dvc repro record@conv3_k753`",
     ),
     "history extra value": (
-        lambda root: _replace_line(root / "plots" / "conv3_k753" / "history.csv", 1, "1,0.3,0.9,0.2,0.95,7"),
-        r"plots/conv3_k753/history\.csv: line 2 has more values than the header",
+        lambda root: _replace_line(record(root, "conv3_k753") / "history.csv", 1, "1,0.3,0.9,0.2,0.95,7"),
+        r"metrics/record/conv3_k753/history\.csv: line 2 has more values than the header",
     ),
     "confusion non-integer": (
-        lambda root: _replace_line(root / "plots" / "conv2_k3" / "confusion.csv", 5, "3,seven"),
-        r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*"
-        r"`dvc repro evaluate@conv2_k3`",
+        lambda root: _replace_line(record(root, "conv2_k3") / "confusion.csv", 5, "3,seven"),
+        r"metrics/record/conv2_k3/confusion\.csv: expected two integer labels per row.*"
+        r"`dvc repro record@conv2_k3`",
     ),
     "confusion three columns": (
-        lambda root: (root / "plots" / "conv2_k3" / "confusion.csv").write_text("actual,predicted\n1,1,0\n2,2,0\n"),
-        r"plots/conv2_k3/confusion\.csv: expected two integer labels per row.*got 3 values",
+        lambda root: (record(root, "conv2_k3") / "confusion.csv").write_text("actual,predicted\n1,1,0\n2,2,0\n"),
+        r"metrics/record/conv2_k3/confusion\.csv: expected two integer labels per row.*got 3 values",
     ),
     "notebook not YAML": (
         lambda root: (root / "reference" / "notebook.yaml").write_text("conv2_k3: {a: [1\n"),
@@ -525,19 +531,19 @@ BAD_INPUTS = {
         r"params\.yaml: report: alpha 'abc' must be a number",
     ),
     "seed confusion missing": (
-        lambda root: (root / "plots" / "seeds" / "conv2_k5-seed2" / "confusion.csv").unlink(),
-        r"missing plots/seeds/conv2_k5-seed2/confusion\.csv: the predictions of 'conv2_k5' "
-        r"\(seed 2\).*`dvc repro evaluate_seed@conv2_k5-2`",
+        lambda root: (record(root, "conv2_k5-seed2") / "confusion.csv").unlink(),
+        r"missing metrics/record/conv2_k5-seed2/confusion\.csv: the predictions of 'conv2_k5' "
+        r"\(seed 2\).*`dvc repro record_seed@conv2_k5-2`",
     ),
     "label out of range": (
-        lambda root: _replace_line(root / "plots" / "seeds" / "conv2_k3-seed1" / "confusion.csv", 4, "3,11"),
-        r"plots/seeds/conv2_k3-seed1/confusion\.csv: line 5: labels must be 0-9, got 3,11; "
-        r"rerun `dvc repro evaluate_seed@conv2_k3-1`",
+        lambda root: _replace_line(record(root, "conv2_k3-seed1") / "confusion.csv", 4, "3,11"),
+        r"metrics/record/conv2_k3-seed1/confusion\.csv: line 5: labels must be 0-9, got 3,11; "
+        r"rerun `dvc repro record_seed@conv2_k3-1`",
     ),
     "seed on other test images": (
-        lambda root: _replace_line(root / "plots" / "seeds" / "conv2_k3-seed1" / "confusion.csv", 3, "9,9"),
-        r"plots/conv2_k3/confusion\.csv and plots/seeds/conv2_k3-seed1/confusion\.csv are "
-        r"not on the same test images .*evaluate@conv2_k3 evaluate_seed@conv2_k3-1",
+        lambda root: _replace_line(record(root, "conv2_k3-seed1") / "confusion.csv", 3, "9,9"),
+        r"metrics/record/conv2_k3/confusion\.csv and metrics/record/conv2_k3-seed1/confusion\.csv are "
+        r"not on the same test images .*record@conv2_k3 record_seed@conv2_k3-1",
     ),
     "params not YAML": (
         lambda root: (root / "params.yaml").write_text("train: [\n"),
@@ -572,7 +578,7 @@ def test_comparison_with_an_unknown_id(project):
 
 
 def test_missing_history_shows_a_dash(project):
-    (project / "plots" / "conv3_k753" / "history.csv").unlink()
+    (record(project, "conv3_k753") / "history.csv").unlink()
     text = report.run(project)["markdown"]
     assert table_row(section(text, "## All architectures"), "conv3_k753")[8] == "—"  # epoch-1 val acc
     assert (project / "plots" / "comparison.png").exists()

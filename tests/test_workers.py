@@ -76,7 +76,8 @@ def test_two_workers_then_the_workspace_repro_trains_nothing(tmp_path):
     assert "0 training or evaluation stages ran in the workspace" in out
 
     lock = yaml.safe_load(project.read("dvc.lock"))["stages"]
-    assert set(lock) == {"validate", "prepare", "report", *(f"{s}@{a}" for a in ARCHS for s in ("train", "evaluate"))}
+    per_run = {f"{s}@{a}" for a in ARCHS for s in ("train", "evaluate", "record")}
+    assert set(lock) == {"validate", "prepare", "report", *per_run}
     assert lock[f"train@{ARCHS[0]}"]["params"]["params.yaml"]["numerics"]["threads"] == 1  # 2 cores / 2 workers
     assert yaml.safe_load(project.read("params.yaml"))["numerics"]["threads"] == 1
     assert "up to date" in project.run("dvc status dvc.yaml").stdout  # as if one `dvc repro` had run

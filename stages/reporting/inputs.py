@@ -1,8 +1,9 @@
 """Reading the report's input files, each checked: a bad file is a ReportError that names
 it (relative to the project root), the line or key at fault and the stage to rerun.
 
-Paths come from `stages.common.layout`, moved under another project root when the report
-runs on a copy (`python -m stages.report --root DIR`).
+The runs' files are their records (`stages.common.records`, kept in git); other paths come
+from `stages.common.layout`, moved under another project root when the report runs on a copy
+(`python -m stages.report --root DIR`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 from stages.common import layout
 from stages.common.atomic import read_json
+from stages.common.records import record_files
 from stages.params.report import report_errors
 
 NOTEBOOK_FILE = layout.CODE_ROOT / "reference" / "notebook.yaml"  # one notebook for every pipeline
@@ -38,13 +40,11 @@ def at(root: Path | str, path: Path) -> Path:
 
 
 def run_files(root: Path | str, arch: str, seed: int | None = None) -> dict[str, Path]:
-    """The files of one run (layout.RunPaths' layout) under `root`; seed None: the main run."""
-    paths = layout.RunPaths(arch, seed)
-    return {
-        "metrics": at(root, paths.metrics),
-        "history": at(root, paths.history),
-        "confusion": at(root, paths.confusion),
-    }
+    """The record files of one run the report reads (what git keeps of the run,
+    `stages.common.records`) under `root`: "metrics", "history", "confusion"; seed None: the
+    main run."""
+    files = record_files(root, layout.RunPaths(arch, seed))
+    return {kind: files[kind] for kind in ("metrics", "history", "confusion")}
 
 
 def rel(path: Path | str, root: Path | str | None) -> str:

@@ -14,44 +14,45 @@ from stages.reporting.formatting import number
 from stages.reporting.inputs import ReportError, load_confusion, load_history, load_metrics, rel, run_files
 
 
-def _stage(kind: str, arch: str, seed: int | None) -> str:
-    """The DVC stage that makes a run's files: `evaluate@conv2_k3`, `train_seed@conv2_k3-1`."""
-    return f"{kind}@{arch}" if seed is None else f"{kind}_seed@{arch}-{seed}"
+def _stage(arch: str, seed: int | None) -> str:
+    """The DVC stage that writes a run's record (and, through its upstream, trains and
+    evaluates the run when needed): `record@conv2_k3`, `record_seed@conv2_k3-1`."""
+    return f"record@{arch}" if seed is None else f"record_seed@{arch}-{seed}"
 
 
 def _load_run(root: Path, arch: str, seed: int, extra: bool) -> dict | None:
     """One run's files, or None for an extra seed not evaluated yet (its metrics file missing)."""
     files = run_files(root, arch, seed if extra else None)
-    evaluate = _stage("evaluate", arch, seed if extra else None)
+    stage = _stage(arch, seed if extra else None)
     if not files["metrics"].exists():
         if extra:
             return None
         raise ReportError(
             f"missing {rel(files['metrics'], root)}: architecture {arch!r} has not been "
-            f"evaluated; run `dvc repro {evaluate}`"
+            f"evaluated; run `dvc repro {stage}`"
         )
-    metrics = load_metrics(files["metrics"], evaluate, root)
+    metrics = load_metrics(files["metrics"], stage, root)
     if number(metrics.get("test_accuracy")) is None:
         if extra:
             return None
-        raise ReportError(f"{rel(files['metrics'], root)} has no test_accuracy; rerun `dvc repro {evaluate}`")
+        raise ReportError(f"{rel(files['metrics'], root)} has no test_accuracy; rerun `dvc repro {stage}`")
     if not files["confusion"].exists():
         raise ReportError(
             f"missing {rel(files['confusion'], root)}: the predictions of {arch!r} (seed {seed}) "
             f"are needed for the paired tests and plots/study/predictions.csv; "
-            f"run `dvc repro {evaluate}`"
+            f"run `dvc repro {stage}`"
         )
-    actual, predicted = load_confusion(files["confusion"], evaluate, root)
+    actual, predicted = load_confusion(files["confusion"], stage, root)
     return {
         "name": layout.RunPaths(arch, seed if extra else None).name,
         "arch": arch,
         "seed": seed,
         "metrics": metrics,
-        "history": load_history(files["history"], _stage("train", arch, seed if extra else None), root),
+        "history": load_history(files["history"], stage, root),
         "actual": actual,
         "predicted": predicted,
         "files": files,
-        "evaluate": evaluate,
+        "stage": stage,
     }
 
 
@@ -68,7 +69,7 @@ def check_same_test_images(first: dict, other: dict, root: Path | str | None = N
     raise ReportError(
         f"{rel(first['files']['confusion'], root)} and {rel(other['files']['confusion'], root)} are not on the "
         f"same test images (`actual` columns differ: {detail}); the paired tests and plots/study/predictions.csv "
-        f"need every run evaluated on the same test set: rerun `dvc repro {first['evaluate']} {other['evaluate']}`"
+        f"need every run evaluated on the same test set: rerun `dvc repro {first['stage']} {other['stage']}`"
     )
 
 
@@ -76,7 +77,7 @@ def load_runs(params: dict, root: Path | str = layout.ROOT, notebook: dict | Non
     """One record per architecture of params.yaml, in its order:
 
     * "runs": {seed: run} for every run found, seeds in increasing order; a run is
-      {"name", "arch", "seed", "metrics", "history", "actual", "predicted", "files", "evaluate"};
+      {"name", "arch", "seed", "metrics", "history", "actual", "predicted", "files", "stage"};
     * "metrics", "history", "confusion": the main run's (seed `train.seed`);
     * "seeds": {seed: test accuracy}; "last_val_accuracy": {seed: last epoch's or None};
     * "missing_seeds": extra seeds without metrics yet; "notebook"; "describe".

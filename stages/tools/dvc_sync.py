@@ -1,10 +1,10 @@
 """Writes dvc.yaml from params.yaml, or checks that it is in sync (`--check`).
 
 Per-architecture stages use DVC's own `foreach`/`matrix`, so `dvc exp run -S` needs
-nothing from here. Two parts of dvc.yaml cannot be templated by DVC and are spelled
-out per architecture: the report's dependencies and the top-level plots. Adding an
-architecture to params.yaml therefore means running this command once; the
-`validate` stage and the test suite fail until you do.
+nothing from here, and the report depends on the runs' records as one folder. One part of
+dvc.yaml cannot be templated by DVC and is spelled out per architecture: the top-level
+plots. Adding an architecture to params.yaml therefore means running this command once;
+the `validate` stage and the test suite fail until you do.
 
     python -m stages.tools.dvc_sync           # rewrite dvc.yaml
     python -m stages.tools.dvc_sync --check   # exit 1 if dvc.yaml is stale
@@ -23,6 +23,7 @@ import yaml
 from stages.common import layout
 from stages.common.atomic import write_text
 from stages.common.imports import closure_paths
+from stages.common.records import RECORD_DIRNAME, RECORD_FILES, copy_command, record_files
 from stages.tools.dvc_plots import errors, overlays, plots
 
 HEADER = (
@@ -112,6 +113,16 @@ def _evaluate_stage(key: str, seed_arg: str, run: str, prefix: str, pipe: Pipeli
     }
 
 
+def _record_stage(run: layout.RunPaths) -> dict:
+    # What git keeps of the run (stages.common.records): uncached copies of its small files,
+    # which the report reads. Uncached plain outputs keep DVC from run-caching this stage, which
+    # costs nothing here (it copies four small files) and leaves the train and evaluate stages'
+    # run-cache as it was.
+    sources = [getattr(run, kind).relative_to(layout.ROOT).as_posix() for kind in RECORD_FILES.values()]
+    targets = [path.as_posix() for path in record_files("", run).values()]
+    return {"cmd": copy_command(run), "deps": sources, "outs": [{target: NO_CACHE} for target in targets]}
+
+
 def stages(arch_ids: list[str], pipe: Pipeline = MAIN) -> dict:
     seed_matrix = {"arch": "${architectures}", "seed": "${train.extra_seeds}"}
     seed_run = "${item.arch}-seed${item.seed}"
@@ -145,16 +156,14 @@ def stages(arch_ids: list[str], pipe: Pipeline = MAIN) -> dict:
             "matrix": seed_matrix,
             **_evaluate_stage("${item.arch}", " --seed ${item.seed}", seed_run, "seeds/", pipe),
         },
-        # The report is cheap and writes what git keeps of the study (the per-run files are
-        # DVC's): its outputs stay where users read them, uncached, so it always reruns here.
+        "record": {"foreach": "${architectures}", "do": _record_stage(layout.RunPaths("${key}"))},
+        "record_seed": {"matrix": seed_matrix, **_record_stage(layout.RunPaths("${item.arch}", "${item.seed}"))},
+        # The report is cheap and reads only the runs' records, which git keeps: a clone of
+        # main reruns it without the weights. Its outputs stay where users read them, uncached.
         "report": {
             "cmd": f"{pipe.python} -m stages.report",
             "deps": [
-                *(f"metrics/{a}.json" for a in arch_ids),
-                *(f"plots/{a}/confusion.csv" for a in arch_ids),
-                *(f"plots/{a}/history.csv" for a in arch_ids),
-                "metrics/seeds",
-                "plots/seeds",
+                f"metrics/{RECORD_DIRNAME}",  # every run's record, main runs and extra seeds
                 f"{pipe.up}reference/notebook.yaml",
                 *code_deps("stages.report", up=pipe.up),
             ],
