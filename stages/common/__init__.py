@@ -1,0 +1,1 @@
+"""What every stage shares: file layout, atomic writes, the stage CLI, import closures, records, CPU facts, plotting."""

@@ -1,0 +1,1 @@
+"""Maintenance commands (python -m stages.tools.<name>): dvc.yaml generation, progress, workers, plots."""

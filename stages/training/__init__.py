@@ -1,0 +1,1 @@
+"""The train stage's parts: the training loop, numerics, history files and resume state."""
