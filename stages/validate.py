@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from stages.common.atomic import write_text
+from stages.common.cpu import isa_problem
 from stages.common.layout import PARAMS_FILE
 from stages.params.architectures import architectures_errors
 from stages.params.checks import found
@@ -96,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {len(error.errors)} error(s):", file=sys.stderr)
         for message in error.errors:
             print(f"  {message}", file=sys.stderr)
+        return 1
+    # the one check of the machine, not the file: a CPU below the cap must stop before any training
+    problem = isa_problem(params["numerics"]["onednn_max_cpu_isa"])
+    if problem:
+        print(f"{name}: 1 error(s):\n  {problem}", file=sys.stderr)
         return 1
     if args.stamp is not None:
         write_text(args.stamp, STAMP_TEXT)

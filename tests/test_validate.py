@@ -52,6 +52,7 @@ VALID = {
         "threads": 2,
         "onednn": True,
         "device": "cpu",
+        "onednn_max_cpu_isa": "AVX2",
         "tensorflow": "2.21.0",
         "keras": "3.15.1",
         "numpy": "2.4.6",
@@ -288,6 +289,12 @@ def test_num_classes_is_checked_against_every_last_layer():
         ("threads", 0, "numerics: threads 0 is out of range; allowed: threads >= 1"),
         ("onednn", "yes", "numerics: onednn 'yes' must be true or false, got str"),
         ("device", "tpu", "numerics: unknown device 'tpu'; allowed: cpu, gpu"),
+        (
+            "onednn_max_cpu_isa",
+            "avx2",
+            "numerics: unknown onednn_max_cpu_isa 'avx2'; allowed: SSE41, AVX, AVX2, AVX2_VNNI, AVX512_CORE, "
+            "AVX512_CORE_VNNI, AVX512_CORE_BF16, native",
+        ),
         ("tensorflow", 2.21, "numerics: tensorflow 2.21 must be a version string such as 2.21.0, got float"),
         ("numpy", "latest", "numerics: numpy 'latest' is invalid; allowed: a version string such as 2.21.0"),
         ("keras", "3", "numerics: keras '3' is invalid; allowed: a version string such as 2.21.0"),
@@ -303,10 +310,13 @@ def test_numerics_versions(version):
     assert errors_after(lambda p: p["numerics"].update(tensorflow=version)) == []
 
 
+NUMERICS_KEYS = "threads, onednn, device, onednn_max_cpu_isa, tensorflow, keras, numpy"
+
+
 def test_numerics_missing_and_unknown_keys():
     assert errors_after(lambda p: p["numerics"].update(thread=p["numerics"].pop("threads"))) == [
-        "numerics: missing 'threads'; numerics needs: threads, onednn, device, tensorflow, keras, numpy",
-        "numerics: unknown key 'thread'; allowed: threads, onednn, device, tensorflow, keras, numpy",
+        f"numerics: missing 'threads'; numerics needs: {NUMERICS_KEYS}",
+        f"numerics: unknown key 'thread'; allowed: {NUMERICS_KEYS}",
     ]
 
 
@@ -884,7 +894,8 @@ def test_several_errors_are_reported_at_once():
 # --- loading: duplicate keys and broken files ----------------------------------------------
 
 TAIL_YAML = (
-    "numerics: {threads: 2, onednn: true, device: cpu, tensorflow: 2.21.0, keras: 3.15.1, numpy: 2.4.6}\n"
+    "numerics: {threads: 2, onednn: true, device: cpu, onednn_max_cpu_isa: AVX2,\n"
+    "  tensorflow: 2.21.0, keras: 3.15.1, numpy: 2.4.6}\n"
     "report: {alpha: 0.05, reproduction_tolerance: 0.003, comparisons: []}\n"
 )
 DUPLICATE_IDS = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from stages.common.cpu import NATIVE, ONEDNN_ISAS
 from stages.params.checks import boolean, choice, integer, is_int_list, section_errors, show, wrong_type
 
 SECTIONS = ("data", "train", "model", "numerics", "architectures", "report")
@@ -122,6 +123,7 @@ def numerics_errors(numerics) -> list[str]:
         "threads": integer(1),
         "onednn": boolean,
         "device": choice("cpu", "gpu"),
+        "onednn_max_cpu_isa": choice(*ONEDNN_ISAS, NATIVE),
         "tensorflow": _version,
         "keras": _version,
         "numpy": _version,

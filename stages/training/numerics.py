@@ -1,12 +1,14 @@
 """One deliberate TensorFlow configuration for every stage that runs TensorFlow.
 
 The trained numbers depend on more than code, data and params: on the TensorFlow, Keras
-and numpy versions, on oneDNN (its CPU kernels round differently from Eigen's) and on the
-thread count (a reduction split over more threads adds in another order). params.yaml's
-`numerics` section names all of these; the training and evaluation stages depend on it,
+and numpy versions, on oneDNN (its CPU kernels round differently from Eigen's), on the
+instruction sets oneDNN's kernels use (`stages.common.cpu`) and on the thread count (a
+reduction split over more threads adds in another order). params.yaml's `numerics` section
+names all of these; the training and evaluation stages depend on it,
 so DVC's run-cache, keyed on params, never serves a result computed with other numerics.
 `configure()` applies it before TensorFlow starts, whatever was imported first, and
-refuses to run under versions other than the ones it names; `record()` is what each run
+refuses to run under versions other than the ones it names, or on a CPU below its
+instruction-set cap; `record()` is what each run
 writes down beside its results.
 """
 
@@ -17,11 +19,11 @@ import platform
 import sys
 
 from stages.common.cli import StageError
+from stages.common.cpu import NATIVE, cpu_flags, cpu_model, isa_problem
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+ISA_VARIABLE = "ONEDNN_MAX_CPU_ISA"  # read by oneDNN when it first dispatches a kernel
 VERSIONED = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "numpy"}
-# CPU features that decide which oneDNN kernels run (and so how results round)
-ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
 
 
 class NumericsError(StageError):
@@ -61,6 +63,7 @@ def configure(numerics: dict) -> None:
             f"numerics.onednn: {numerics['onednn']}"
         )
     os.environ[ONEDNN_VARIABLE] = onednn
+    _cap_instruction_sets(numerics["onednn_max_cpu_isa"])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep Keras' progress, drop TF's start-up chatter
 
     import tensorflow as tf
@@ -86,24 +89,20 @@ def configure(numerics: dict) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> list[str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = []
-    return [flag for flag in ISA_FLAGS if flag in flags]
+def _cap_instruction_sets(isa: str) -> None:
+    problem = isa_problem(isa)
+    if problem:
+        raise NumericsError("params.yaml: " + problem)
+    wanted = None if isa == NATIVE else isa
+    if "tensorflow" in sys.modules and os.environ.get(ISA_VARIABLE) != wanted:
+        raise NumericsError(
+            f"TensorFlow was imported before numerics.configure() with {ISA_VARIABLE}="
+            f"{os.environ.get(ISA_VARIABLE)!r}; params.yaml asks for numerics.onednn_max_cpu_isa: {isa}"
+        )
+    if wanted is None:
+        os.environ.pop(ISA_VARIABLE, None)
+    else:
+        os.environ[ISA_VARIABLE] = wanted
 
 
 def record() -> dict:
@@ -115,6 +114,7 @@ def record() -> dict:
         **_installed_versions(),
         "python": platform.python_version(),
         "onednn": os.environ.get(ONEDNN_VARIABLE) == "1",
+        "onednn_max_cpu_isa": os.environ.get(ISA_VARIABLE, NATIVE),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "device": "gpu" if gpus else "cpu",
