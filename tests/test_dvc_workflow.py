@@ -211,11 +211,11 @@ def test_adding_an_architecture_schedules_only_its_own_stages(baseline):
     params["architectures"]["conv2_k3_copy"] = copy.deepcopy(params["architectures"][TUNED])
     try:
         baseline.write_params(params)  # and `python -m stages.tools.dvc_sync`
-        assert "metrics/conv2_k3_copy.json" in baseline.read("dvc.yaml")
+        assert "plots/conv2_k3_copy/history.csv" in baseline.read("dvc.yaml")
         status = run_json(baseline, "dvc status dvc.yaml --json")
     finally:
         restore()
-    assert {"train@conv2_k3_copy", "evaluate@conv2_k3_copy", "report"} <= set(status)
+    assert {"train@conv2_k3_copy", "evaluate@conv2_k3_copy", "record@conv2_k3_copy", "report"} <= set(status)
     assert not {*(f"train@{a}" for a in ARCHS), *(f"evaluate@{a}" for a in ARCHS), "prepare"} & set(status)
     assert "Data and pipelines are up to date" in baseline.run("dvc status dvc.yaml").stdout
 
