@@ -66,6 +66,17 @@ PIPELINE = {
             "params": ["architectures.${item.arch}"],
             "outs": ["metrics/seeds/${item.arch}-seed${item.seed}.json"],
         },
+        "record": {
+            "foreach": "${architectures}",
+            "do": {
+                "cmd": "cp metrics/${key}.json metrics/train/${key}.json metrics/record/${key}/",
+                "deps": ["metrics/${key}.json", "metrics/train/${key}.json"],
+                "outs": [
+                    {"metrics/record/${key}/metrics.json": {"cache": False}},
+                    {"metrics/record/${key}/train.json": {"cache": False}},
+                ],
+            },
+        },
     }
 }
 
@@ -147,6 +158,18 @@ class Study:
         name = f"evaluate@{arch}" if seed is None else f"evaluate_seed@{arch}-{seed}"
         cmd = f"python -m stages.evaluate {arch}" + ("" if seed is None else f" --seed {seed}")
         self._lock(name, cmd, [self.path(run.model)], {f"architectures.{arch}": self.arch_params(arch)}, [metrics])
+
+    def record(self, arch: str) -> None:
+        """The main run's record, as its record stage copies it for git."""
+        run = layout.RunPaths(arch)
+        folder = self.root / "metrics" / "record" / arch
+        folder.mkdir(parents=True, exist_ok=True)
+        outs = []
+        for source, name in ((run.metrics, "metrics.json"), (run.train_info, "train.json")):
+            (folder / name).write_bytes(self.path(source).read_bytes())
+            outs.append(folder / name)
+        cmd = f"cp metrics/{arch}.json metrics/train/{arch}.json metrics/record/{arch}/"
+        self._lock(f"record@{arch}", cmd, [self.path(run.metrics), self.path(run.train_info)], {}, outs)
 
     def mid_run(self, arch: str, seed: int | None = None, done: int = 2, seconds: float = 30.0) -> None:
         """A run that has finished `done` epochs: its live history and resume state."""
@@ -230,6 +253,22 @@ def test_changed_code_makes_a_finished_run_stale(study):
     (study.root / "code.py").write_text("print('v2')\n")
     status = study.status("a")
     assert (status.state, status.note) == (STALE, "deps changed: code.py")
+
+
+def test_a_run_finished_elsewhere_is_done_from_its_record_in_git(study):
+    """A clone of main: the lock and the run's record, none of the run's DVC-cached files."""
+    study.train("a", seconds=40.0)
+    study.evaluate("a")
+    study.record("a")
+    run = layout.RunPaths("a")
+    for path in (run.model, run.history, run.train_info, run.metrics):
+        study.path(path).unlink()
+    status = study.status("a")
+    assert (status.state, status.epochs_done, status.seconds) == (DONE, EPOCHS, 40.0)
+    assert status.note == "only its record here (dvc pull for the rest)"
+    params = study.root / "params.yaml"
+    params.write_text(params.read_text().replace("layers: [dense]", "layers: [dense, dense]"))
+    assert study.status("a").state == STALE
 
 
 def test_a_lost_output_is_not_done(study):

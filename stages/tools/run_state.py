@@ -4,9 +4,10 @@ evaluating, trained, interrupted, stale or waiting.
 A run's files: the train record `metrics/train/<run>.json` (written once training ends),
 the live history `plots/<run>/history.csv` and resume state `.resume/<run>/state.json`
 (rewritten after every epoch; its cumulative `seconds` time the finished epochs; deleted
-when the run completes) and the evaluation metrics `metrics/<run>.json`. Whether they are
-today's is dvc.lock's word (`stages.tools.stage_freshness`); which run a `dvc repro` is
-running now, its rwlock's.
+when the run completes), the evaluation metrics `metrics/<run>.json`, and the run's record
+in git (`metrics/record/<run>/`), which is all a clone has of a run finished elsewhere.
+Whether they are today's is dvc.lock's word (`stages.tools.stage_freshness`); which run a
+`dvc repro` is running now, its rwlock's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stages.common import layout
+from stages.common.records import record_files
 from stages.tools.stage_freshness import DvcFiles, FreshnessError
 
 # With no DVC command holding its outputs (a run started by hand), an unfinished run written
@@ -122,6 +124,9 @@ def _measure(status: RunStatus, root: Path, paths: layout.RunPaths, now: float) 
     record_file, history_file = _at(root, paths.train_info), _at(root, paths.history)
     resume_file = _at(root, paths.resume) / "state.json"
     record, resume = _read_json(record_file), _read_json(resume_file)
+    if record is None and resume is None:  # finished elsewhere: its record's copy, if in git
+        record_file = record_files(root, paths)["train_info"]
+        record = _read_json(record_file)
     if record is not None:  # written after the last epoch; the resume state is cleared after it
         status.epochs_done = int(_field(record, "epochs", record_file))
         status.seconds = float(_field(record, "train_seconds", record_file))
@@ -184,6 +189,9 @@ def run_status(
         return elsewhere
     elif not train_changes and not eval_changes:
         status.state = DONE
+    elif _recorded_elsewhere(dvc, paths, group):
+        status.state, status.current = DONE, True
+        status.note = "only its record here (dvc pull for the rest)"
     elif not train_changes:
         status.state, status.note = TRAINED, "to evaluate: " + "; ".join(eval_changes)
     elif status.unfinished:
@@ -196,3 +204,13 @@ def run_status(
     elif status.seconds is not None or _at(root, paths.metrics).exists() or _at(root, paths.model).exists():
         status.state, status.note = STALE, "; ".join(train_changes)
     return status
+
+
+def _recorded_elsewhere(dvc: DvcFiles, paths: layout.RunPaths, group: str) -> bool:
+    """Finished on another machine: its record is here, and `dvc repro --allow-missing`
+    would rerun none of its stages (the record's sources and the rest are simply not here)."""
+    if f"record{group}" not in dvc.pipeline:
+        return False
+    stages = [dvc.stage(f"{kind}{group}", paths.arch, paths.seed) for kind in ("train", "evaluate", "record")]
+    _, record = stages[-1]
+    return dvc.outputs_here(record) and not any(dvc.changes(*stage, allow_missing=True) for stage in stages)

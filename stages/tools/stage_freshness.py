@@ -103,8 +103,9 @@ class DvcFiles:
             return name, _fill(body, {f"item.{a}": v for a, v in values.items()})
         return group, body
 
-    def changes(self, name: str, definition: dict) -> list[str]:
-        """Why `dvc repro` would rerun the stage (empty: it would not)."""
+    def changes(self, name: str, definition: dict, allow_missing: bool = False) -> list[str]:
+        """Why `dvc repro` would rerun the stage (empty: it would not); with `allow_missing`,
+        why `dvc repro --allow-missing` would (files not here do not count)."""
         lock = self.locked.get(name)
         if lock is None:
             return ["never run (no dvc.lock entry)"]
@@ -112,9 +113,13 @@ class DvcFiles:
         if lock.get("cmd") != definition.get("cmd"):
             reasons.append("command changed")
         reasons += self._param_changes(definition.get("params") or [], lock.get("params") or {})
-        reasons += self._file_changes("deps", definition.get("deps") or [], lock.get("deps") or [])
-        reasons += self._file_changes("outs", definition.get("outs") or [], lock.get("outs") or [])
+        for kind in ("deps", "outs"):
+            reasons += self._file_changes(kind, definition.get(kind) or [], lock.get(kind) or [], allow_missing)
         return reasons
+
+    def outputs_here(self, definition: dict) -> bool:
+        """Whether every output the stage declares is in the workspace."""
+        return all((self.root / _entry_path(entry)).exists() for entry in definition.get("outs") or [])
 
     def _param_changes(self, declared: list, locked: dict) -> list[str]:
         changed = []
@@ -127,13 +132,14 @@ class DvcFiles:
                         changed.append(key)
         return [_reason("params", "changed", changed)] if changed else []
 
-    def _file_changes(self, kind: str, declared: list, locked: list) -> list[str]:
+    def _file_changes(self, kind: str, declared: list, locked: list, allow_missing: bool = False) -> list[str]:
         hashes = {item.get("path"): item.get("md5") for item in locked}
         missing, changed = [], []
         for path in map(_entry_path, declared):
             file = self.root / path
             if not file.exists():
-                missing.append(path)
+                if not (allow_missing and path in hashes):
+                    missing.append(path)
             elif path not in hashes or (file.is_file() and self.md5(file) != hashes[path]):
                 changed.append(path)
         return [_reason(kind, verb, items) for verb, items in (("missing", missing), ("changed", changed)) if items]
