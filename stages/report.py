@@ -3,9 +3,10 @@ study-level files git keeps, all generated from the runs' metrics.
 
     python -m stages.report [--root DIR]
 
-Reads, for every architecture of params.yaml, its main run (`metrics/<id>.json`,
-`plots/<id>/confusion.csv`, `plots/<id>/history.csv`), its `train.extra_seeds` runs when
-present (under `metrics/seeds/`, `plots/seeds/`) and the notebook's own figures
+Reads, for every architecture of params.yaml, the records git keeps of its main run
+(`metrics/record/<id>/`: `metrics.json`, `confusion.csv`, `history.csv`, copied there by the
+`record@<id>` stage) and of its `train.extra_seeds` runs when present
+(`metrics/record/<id>-seed<n>/`), and the notebook's own figures
 (`reference/notebook.yaml`), then writes `metrics/summary.md`, `plots/comparison.png`,
 `plots/pareto.png`, `metrics/runs.json`, `metrics/study.json` and `plots/study/*.csv`
 (see `stages.reporting.outputs`), and prints the summary's tables. Nothing is written
