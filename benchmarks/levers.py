@@ -50,6 +50,14 @@ GROUPS = {
             "oneDNN on": project(feed="arrays"),
         },
     ),
+    "isa": (
+        "numerics.onednn_max_cpu_isa, oneDNN's instruction-set cap (stage: AVX2); other numerics",
+        ["steps"],
+        {
+            "AVX2 (the stage)": project(),
+            "native (uncapped)": project(numerics={"onednn_max_cpu_isa": "native"}),
+        },
+    ),
     "feed": (
         "numpy arrays to fit() vs tf.data over tensors made once (stage: dataset)",
         ["steps", "epoch"],
