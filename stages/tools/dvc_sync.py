@@ -123,7 +123,7 @@ def _record_stage(run: layout.RunPaths) -> dict:
     return {"cmd": copy_command(run), "deps": sources, "outs": [{target: NO_CACHE} for target in targets]}
 
 
-def stages(arch_ids: list[str], pipe: Pipeline = MAIN) -> dict:
+def stages(pipe: Pipeline = MAIN) -> dict:
     seed_matrix = {"arch": "${architectures}", "seed": "${train.extra_seeds}"}
     seed_run = "${item.arch}-seed${item.seed}"
     return {
@@ -210,7 +210,7 @@ def notebook_plots() -> list:
 def render(params: dict, pipe: Pipeline = MAIN) -> str:
     arch_ids = list(params["architectures"])
     body = yaml.dump(
-        {"stages": stages(arch_ids, pipe), "plots": plots(arch_ids) if pipe is MAIN else notebook_plots()},
+        {"stages": stages(pipe), "plots": plots(arch_ids) if pipe is MAIN else notebook_plots()},
         Dumper=_PlainDumper,
         sort_keys=False,
         default_flow_style=False,
