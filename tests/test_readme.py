@@ -99,3 +99,18 @@ def test_every_local_link_and_figure_exists():
     local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
     assert "reference/previous-run/comparison.png" in local
     assert [t for t in local if not (ROOT / t).exists()] == []
+
+
+def test_the_retrained_seed_0_runs_reproduce_the_reference_run_byte_for_byte():
+    """README, "The previous code's reference run": the final code (with the AVX2 cap) gives the
+    reference run's histories and test predictions exactly; every seed-0 record on main shows it."""
+    records = [d for d in (ROOT / "metrics" / "record").glob("*") if (PREVIOUS_RUN / "plots" / d.name).is_dir()]
+    for record in records:
+        for name in ("history.csv", "confusion.csv"):
+            reference = PREVIOUS_RUN / "plots" / record.name / name
+            assert (record / name).read_bytes() == reference.read_bytes(), f"{record.name}/{name}"
+        ours, theirs = (
+            json.loads(p.read_text())
+            for p in (record / "metrics.json", PREVIOUS_RUN / "metrics" / f"{record.name}.json")
+        )
+        assert (ours["test_accuracy"], ours["best_epoch"]) == (theirs["test_accuracy"], theirs["best_epoch"])
