@@ -36,12 +36,14 @@ def record_files(root: Path | str, run: layout.RunPaths) -> dict[str, Path]:
     return {kind: folder / name for name, kind in RECORD_FILES.items()}
 
 
+def sources(run: layout.RunPaths) -> dict[str, str]:
+    """{record file name: the run's own file it copies}, relative to the pipeline's folder."""
+    return {name: getattr(run, kind).relative_to(layout.ROOT).as_posix() for name, kind in RECORD_FILES.items()}
+
+
 def copy_command(run: layout.RunPaths) -> str:
     """The record stage's shell command, in paths relative to its pipeline's folder: plain
     copies, so a record is byte for byte the run's own files."""
     folder = record_dir("", run).as_posix()
-    copies = [
-        f"cp {getattr(run, kind).relative_to(layout.ROOT).as_posix()} {folder}/{name}"
-        for name, kind in RECORD_FILES.items()
-    ]
+    copies = [f"cp {source} {folder}/{name}" for name, source in sources(run).items()]
     return " && ".join([f"mkdir -p {folder}", *copies])

@@ -23,7 +23,7 @@ import yaml
 from stages.common import layout
 from stages.common.atomic import write_text
 from stages.common.imports import closure_paths
-from stages.common.records import RECORD_DIRNAME, RECORD_FILES, copy_command, record_files
+from stages.common.records import RECORD_DIRNAME, copy_command, record_files, sources
 from stages.tools.dvc_plots import errors, overlays, plots
 
 HEADER = (
@@ -118,9 +118,8 @@ def _record_stage(run: layout.RunPaths) -> dict:
     # which the report reads. Uncached plain outputs keep DVC from run-caching this stage, which
     # costs nothing here (it copies four small files) and leaves the train and evaluate stages'
     # run-cache as it was.
-    sources = [getattr(run, kind).relative_to(layout.ROOT).as_posix() for kind in RECORD_FILES.values()]
     targets = [path.as_posix() for path in record_files("", run).values()]
-    return {"cmd": copy_command(run), "deps": sources, "outs": [{target: NO_CACHE} for target in targets]}
+    return {"cmd": copy_command(run), "deps": list(sources(run).values()), "outs": [{t: NO_CACHE} for t in targets]}
 
 
 def stages(pipe: Pipeline = MAIN) -> dict:
