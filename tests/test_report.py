@@ -667,6 +667,7 @@ def test_reproduction_tolerance_is_a_param(tmp_path):
 def test_holdout_runs_are_not_held_to_the_notebook_s_figures(project):
     text = section(report.run(project, draw_figures=False)["markdown"], "## Reproduction of the notebook")
     assert "not expected to equal the notebook's figures" in text
+    assert "`notebook/dvc.yaml` (`make run-notebook`)" in text
     assert "dvc exp run -S data.validation=test" in text
 
 

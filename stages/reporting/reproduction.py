@@ -48,7 +48,9 @@ def reproduction(params: dict, runs: dict, tolerance: float) -> list:
         return [
             "These runs use the honest protocol (fewer training images, best epoch chosen on the "
             "holdout), so they are not expected to equal the notebook's figures. The reproduction "
-            "check needs the notebook's protocol: `dvc exp run -S data.validation=test`."
+            "check needs the notebook's protocol, which has its own pipeline: `notebook/dvc.yaml` "
+            "(`make run-notebook`), whose report `notebook/metrics/summary.md` holds it (or, for "
+            "this pipeline's own runs, `dvc exp run -S data.validation=test`)."
         ]
     columns = [
         "Architecture",
