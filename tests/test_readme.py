@@ -7,6 +7,8 @@ while a run has not finished; a number that disagrees fails."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -101,14 +103,56 @@ def test_every_local_link_and_figure_exists():
     assert [t for t in local if not (ROOT / t).exists()] == []
 
 
-def test_the_retrained_seed_0_runs_reproduce_the_reference_run_byte_for_byte():
+def last_digit_unit(text: str) -> float:
+    """One unit in the last printed digit of a CSV number: 0.0286488 -> 1e-7."""
+    mantissa = text.lower().split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    exponent = int(text.lower().split("e")[1]) if "e" in text.lower() else 0
+    return 10.0 ** (exponent - decimals)
+
+
+def history_differences(ours: str, reference: str) -> list[str]:
+    """Cells of two history CSVs that differ; raises if one differs by more than one unit in
+    its last printed digit (float32 rounding of a mean, seen across a rounding boundary)."""
+    ours_rows, reference_rows = (list(csv.reader(io.StringIO(text))) for text in (ours, reference))
+    assert ours_rows[0] == reference_rows[0] and len(ours_rows) == len(reference_rows), "columns or epochs differ"
+    differences = []
+    for row_a, row_b in zip(ours_rows[1:], reference_rows[1:], strict=True):
+        for column, a, b in zip(ours_rows[0], row_a, row_b, strict=True):
+            if a != b:
+                unit = max(last_digit_unit(a), last_digit_unit(b))
+                assert abs(float(a) - float(b)) <= unit * 1.000001, f"epoch {row_a[0]} {column}: {a} vs {b}"
+                differences.append(f"epoch {row_a[0]} {column}: {a} vs {b}")
+    return differences
+
+
+def test_history_differences_allow_one_unit_in_the_last_digit_only():
+    header = "epoch,loss,val_loss\n"
+    assert history_differences(header + "1,0.5,0.0286487\n", header + "1,0.5,0.0286488\n") == [
+        "epoch 1 val_loss: 0.0286487 vs 0.0286488"
+    ]
+    with pytest.raises(AssertionError, match="epoch 1 val_loss: 0.0286486 vs 0.0286488"):
+        history_differences(header + "1,0.5,0.0286486\n", header + "1,0.5,0.0286488\n")
+    with pytest.raises(AssertionError, match="epoch 1 loss: 1e-05 vs 3e-05"):
+        history_differences(header + "1,1e-05,0.1\n", header + "1,3e-05,0.1\n")
+
+
+# README, "The previous code's reference run": the one history cell of the retrained seed-0 runs
+# that is not the reference run's (our full value 0.028648749, a float32 step from the 0.02864875
+# where 6 digits round up); every other history value and every test prediction is identical.
+KNOWN_HISTORY_DIFFERENCES = {"conv3_k7_s2": ["epoch 7 val_loss: 0.0286487 vs 0.0286488"]}
+
+
+def test_the_retrained_seed_0_runs_reproduce_the_reference_run():
     """README, "The previous code's reference run": the final code (with the AVX2 cap) gives the
-    reference run's histories and test predictions exactly; every seed-0 record on main shows it."""
+    reference run's test predictions byte for byte and its histories to the last printed digit
+    but for KNOWN_HISTORY_DIFFERENCES; every seed-0 record on main shows it."""
     records = [d for d in (ROOT / "metrics" / "record").glob("*") if (PREVIOUS_RUN / "plots" / d.name).is_dir()]
     for record in records:
-        for name in ("history.csv", "confusion.csv"):
-            reference = PREVIOUS_RUN / "plots" / record.name / name
-            assert (record / name).read_bytes() == reference.read_bytes(), f"{record.name}/{name}"
+        reference = PREVIOUS_RUN / "plots" / record.name
+        assert (record / "confusion.csv").read_bytes() == (reference / "confusion.csv").read_bytes(), record.name
+        differences = history_differences((record / "history.csv").read_text(), (reference / "history.csv").read_text())
+        assert differences == KNOWN_HISTORY_DIFFERENCES.get(record.name, []), record.name
         ours, theirs = (
             json.loads(p.read_text())
             for p in (record / "metrics.json", PREVIOUS_RUN / "metrics" / f"{record.name}.json")
