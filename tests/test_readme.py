@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from decimal import Decimal
 
 import pytest
 import yaml
@@ -103,14 +104,6 @@ def test_every_local_link_and_figure_exists():
     assert [t for t in local if not (ROOT / t).exists()] == []
 
 
-def last_digit_unit(text: str) -> float:
-    """One unit in the last printed digit of a CSV number: 0.0286488 -> 1e-7."""
-    mantissa = text.lower().split("e")[0]
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    exponent = int(text.lower().split("e")[1]) if "e" in text.lower() else 0
-    return 10.0 ** (exponent - decimals)
-
-
 def history_differences(ours: str, reference: str) -> list[str]:
     """Cells of two history CSVs that differ; raises if one differs by more than one unit in
     its last printed digit (float32 rounding of a mean, seen across a rounding boundary)."""
@@ -120,8 +113,9 @@ def history_differences(ours: str, reference: str) -> list[str]:
     for row_a, row_b in zip(ours_rows[1:], reference_rows[1:], strict=True):
         for column, a, b in zip(ours_rows[0], row_a, row_b, strict=True):
             if a != b:
-                unit = max(last_digit_unit(a), last_digit_unit(b))
-                assert abs(float(a) - float(b)) <= unit * 1.000001, f"epoch {row_a[0]} {column}: {a} vs {b}"
+                a_digits, b_digits = Decimal(a), Decimal(b)  # exact: the printed digits, not floats
+                last_digit = Decimal(1).scaleb(max(a_digits.as_tuple().exponent, b_digits.as_tuple().exponent))
+                assert abs(a_digits - b_digits) <= last_digit, f"epoch {row_a[0]} {column}: {a} vs {b}"
                 differences.append(f"epoch {row_a[0]} {column}: {a} vs {b}")
     return differences
 
