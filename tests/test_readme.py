@@ -3,7 +3,8 @@
 Every number in it must equal what main holds: `reference/previous-run/metrics/<id>.json` (the
 previous code's reference run), `reference/notebook.yaml` (the notebook) and, for the notebook's
 protocol, the report of that experiment, `reference/previous-run/notebook-protocol-summary.md`. A cell may be "—"
-while a run has not finished; a number that disagrees fails."""
+while a run has not finished; a number that disagrees fails. The three-seed study's table is generated
+(`stages.tools.readme_results`, tested in test_readme_results.py) and must equal its rendering of main's files."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from stages.common.layout import ROOT
+from stages.tools import readme_results
 
 README = ROOT / "README.md"
 NOTEBOOK = ROOT / "reference" / "notebook.yaml"
@@ -152,3 +154,10 @@ def test_the_retrained_seed_0_runs_reproduce_the_reference_run():
             for p in (record / "metrics.json", PREVIOUS_RUN / "metrics" / f"{record.name}.json")
         )
         assert (ours["test_accuracy"], ours["best_epoch"]) == (theirs["test_accuracy"], theirs["best_epoch"])
+
+
+def test_the_study_table_is_written_from_the_committed_results():
+    """README, "The three-seed study": the block is `python -m stages.tools.readme_results`'s
+    rendering of main's metrics/runs.json, notebook/metrics/runs.json and reference/notebook.yaml;
+    rerun it after a run is committed."""
+    assert readme_results.main(["--check"]) == 0

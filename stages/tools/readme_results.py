@@ -1,0 +1,166 @@
+"""The README's study table, written from the committed results, never typed by hand.
+
+    python -m stages.tools.readme_results           # rewrite the block in README.md
+    python -m stages.tools.readme_results --check   # exit 1 if README.md's block is stale
+
+It reads what git keeps: the study's `metrics/runs.json` (every honest-protocol run), the
+notebook's-protocol pipeline's `notebook/metrics/runs.json`, `reference/notebook.yaml` and both
+params.yaml files (which runs the study has). A run not finished yet is counted as missing, and a
+figure that needs it is "—", so the table is true at every commit while the study trains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from stages.common.atomic import write_text
+from stages.common.layout import CODE_ROOT
+from stages.reporting.formatting import DASH, difference, interval, markdown_table, num, pct, points
+from stages.reporting.stats import mean_ci
+
+START, END = "<!-- study table -->", "<!-- /study table -->"
+README = "README.md"
+STUDY_RUNS = "metrics/runs.json"
+NOTEBOOK_PIPELINE = "notebook"  # the notebook's protocol: its own params.yaml and metrics/
+NOTEBOOK_FIGURES = "reference/notebook.yaml"
+
+COLUMNS = [
+    "Architecture",
+    "Parameters",
+    "Runs",
+    "Test acc, mean ± sd (%)",
+    "95% CI over seeds (%)",
+    "Best epochs",
+    "Training per run, mean (min)",
+    "Notebook's protocol, ours, last epoch (%)",
+    "Notebook, final (%)",
+    "Notebook's protocol − notebook (points)",
+]
+ALIGN = [":--"] + ["--:"] * (len(COLUMNS) - 1)
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _params(pipeline: Path) -> dict:
+    return yaml.safe_load((pipeline / "params.yaml").read_text())
+
+
+def expected_runs(params: dict) -> int:
+    """Runs per architecture: the main seed and each extra seed."""
+    return 1 + len(params["train"].get("extra_seeds") or [])
+
+
+def runs_by_arch(runs: dict, archs: list[str]) -> dict[str, list[dict]]:
+    """runs.json's entries grouped by architecture, by run name: `<id>` (the main seed) or
+    `<id>-seed<n>`, in seed order."""
+    grouped: dict[str, list[tuple[int, dict]]] = {arch: [] for arch in archs}
+    for name, metrics in runs.items():
+        for arch in archs:
+            match = re.fullmatch(rf"{re.escape(arch)}(?:-seed(\d+))?", name)
+            if match:
+                grouped[arch].append((int(match.group(1) or -1), metrics))
+    return {arch: [m for _, m in sorted(pairs, key=lambda pair: pair[0])] for arch, pairs in grouped.items()}
+
+
+def _hours(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _row(arch: str, runs: list[dict], expected: int, notebook_run: dict | None, notebook: dict) -> list[str]:
+    accuracies = [run["test_accuracy"] for run in runs]
+    summary = mean_ci(accuracies) if accuracies else None
+    ours_last = (notebook_run or {}).get("last_val_accuracy")  # validation = the test set there
+    theirs = notebook.get("final_test_accuracy")
+    if summary is None:
+        mean_sd = DASH
+    elif summary["n"] == 1:
+        mean_sd = pct(summary["mean"])
+    else:
+        mean_sd = f"{pct(summary['mean'])} ± {pct(summary['std'])}"
+    seconds = [run["train_seconds"] for run in runs if "train_seconds" in run]
+    params = runs[0]["params"] if runs else (notebook_run or {}).get("params")
+    return [
+        f"`{arch}`",
+        num(params, 0),
+        f"{len(runs)} of {expected}",
+        mean_sd,
+        interval(summary["ci_low"], summary["ci_high"]) if summary else DASH,
+        ", ".join(str(run["best_epoch"]) for run in runs) or DASH,
+        num(sum(seconds) / len(seconds) / 60, 0) if seconds else DASH,
+        pct(ours_last),
+        pct(theirs),
+        points(difference(ours_last, theirs)),
+    ]
+
+
+def render(root: Path = CODE_ROOT) -> str:
+    """The block between START and END: the table and the training time so far."""
+    params = _params(root)
+    archs = list(params["architectures"])
+    expected = expected_runs(params)
+    study = runs_by_arch(_read_json(root / STUDY_RUNS), archs)
+    notebook_pipeline = root / NOTEBOOK_PIPELINE
+    notebook_params = _params(notebook_pipeline)
+    notebook_runs = _read_json(notebook_pipeline / STUDY_RUNS)
+    notebook = yaml.safe_load((root / NOTEBOOK_FIGURES).read_text()) or {}
+    rows = [_row(arch, study[arch], expected, notebook_runs.get(arch), notebook.get(arch) or {}) for arch in archs]
+
+    done = sum(len(runs) for runs in study.values())
+    study_seconds = sum(run.get("train_seconds", 0) for runs in study.values() for run in runs)
+    notebook_archs = list(notebook_params["architectures"])
+    notebook_done = [notebook_runs[arch] for arch in notebook_archs if arch in notebook_runs]
+    notebook_seconds = sum(run.get("train_seconds", 0) for run in notebook_done)
+    totals = (
+        f"Runs finished: **{done} of {expected * len(archs)}** of the study (honest protocol) and "
+        f"**{len(notebook_done)} of {len(notebook_archs) * expected_runs(notebook_params)}** of the "
+        f"notebook's protocol. Training time so far (sum of `train_seconds`): {num(study_seconds, 0)} s "
+        f"({_hours(study_seconds)}) for the study, {num(notebook_seconds, 0)} s ({_hours(notebook_seconds)}) "
+        f"for the notebook's protocol."
+    )
+    return "\n".join([START, markdown_table(COLUMNS, rows, ALIGN), "", totals, END])
+
+
+class MissingBlock(ValueError):
+    """README.md has no START ... END block to rewrite."""
+
+
+def replace_block(text: str, block: str) -> str:
+    if START not in text or END not in text:
+        raise MissingBlock(f"{README}: no block between {START} and {END}")
+    head, rest = text.split(START, 1)
+    return head + block + rest.split(END, 1)[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stages.tools.readme_results", description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md's study table is stale")
+    parser.add_argument("--root", type=Path, default=CODE_ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    readme = args.root / README
+    try:
+        text = readme.read_text()
+        updated = replace_block(text, render(args.root))
+    except (MissingBlock, OSError, KeyError, ValueError, yaml.YAMLError) as e:
+        print(f"readme_results: error: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        if updated != text:
+            print(f"readme_results: {README}'s study table is stale: run python -m stages.tools.readme_results")
+            return 1
+        return 0
+    if updated != text:
+        write_text(readme, updated)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
