@@ -12,15 +12,14 @@ figure that needs it is "—", so the table is true at every commit while the st
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 import yaml
 
-from stages.common.atomic import write_text
-from stages.common.layout import CODE_ROOT
+from stages.common.atomic import read_json, write_text
+from stages.common.layout import CODE_ROOT, load_params
 from stages.reporting.formatting import DASH, difference, interval, markdown_table, num, pct, points
 from stages.reporting.stats import mean_ci
 
@@ -45,12 +44,9 @@ COLUMNS = [
 ALIGN = [":--"] + ["--:"] * (len(COLUMNS) - 1)
 
 
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _params(pipeline: Path) -> dict:
-    return yaml.safe_load((pipeline / "params.yaml").read_text())
+def _runs_json(path: Path) -> dict:
+    """A pipeline's runs.json, or no runs when its report has not run yet."""
+    return read_json(path) if path.is_file() else {}
 
 
 def expected_runs(params: dict) -> int:
@@ -104,13 +100,13 @@ def _row(arch: str, runs: list[dict], expected: int, notebook_run: dict | None, 
 
 def render(root: Path = CODE_ROOT) -> str:
     """The block between START and END: the table and the training time so far."""
-    params = _params(root)
+    params = load_params(root / "params.yaml")
     archs = list(params["architectures"])
     expected = expected_runs(params)
-    study = runs_by_arch(_read_json(root / STUDY_RUNS), archs)
+    study = runs_by_arch(_runs_json(root / STUDY_RUNS), archs)
     notebook_pipeline = root / NOTEBOOK_PIPELINE
-    notebook_params = _params(notebook_pipeline)
-    notebook_runs = _read_json(notebook_pipeline / STUDY_RUNS)
+    notebook_params = load_params(notebook_pipeline / "params.yaml")
+    notebook_runs = _runs_json(notebook_pipeline / STUDY_RUNS)
     notebook = yaml.safe_load((root / NOTEBOOK_FIGURES).read_text()) or {}
     rows = [_row(arch, study[arch], expected, notebook_runs.get(arch), notebook.get(arch) or {}) for arch in archs]
 
