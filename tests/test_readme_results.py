@@ -39,8 +39,10 @@ def project(tmp_path):
         "net_b": _run(0.9870, 13, 60),
     }
     (tmp_path / "metrics" / "runs.json").write_text(json.dumps(runs))
-    (tmp_path / "notebook" / "metrics" / "runs.json").write_text(
-        json.dumps({"net_a": _run(0.9930, 15, 1500, last_val_accuracy=0.9926)})
+    # the notebook pipeline's report waits for all its runs: the table reads their records
+    (tmp_path / "notebook" / "metrics" / "record" / "net_a").mkdir(parents=True)
+    (tmp_path / "notebook" / "metrics" / "record" / "net_a" / "metrics.json").write_text(
+        json.dumps(_run(0.9930, 15, 1500, last_val_accuracy=0.9926))
     )
     (tmp_path / "README.md").write_text(f"# Title\n\nbefore\n\n{START}\nold table\n{END}\n\nafter\n")
     return tmp_path
@@ -99,7 +101,7 @@ def test_a_new_run_makes_the_committed_table_stale(project):
 
 def test_no_results_yet_is_a_table_of_dashes(project):
     (project / "metrics" / "runs.json").unlink()
-    (project / "notebook" / "metrics" / "runs.json").unlink()
+    (project / "notebook" / "metrics" / "record" / "net_a" / "metrics.json").unlink()
     rows = _rows(readme_results.render(project))
     assert rows["net_a"] == ["—", "0 of 3", "—", "—", "—", "—", "—", "99.05", "—"]
 

@@ -4,8 +4,9 @@
     python -m stages.tools.readme_results --check   # exit 1 if README.md's block is stale
 
 It reads what git keeps: the study's `metrics/runs.json` (every honest-protocol run), the
-notebook's-protocol pipeline's `notebook/metrics/runs.json`, `reference/notebook.yaml` and both
-params.yaml files (which runs the study has). A run not finished yet is counted as missing, and a
+notebook's-protocol pipeline's run records (`notebook/metrics/record/<id>/metrics.json`: its
+report needs all 12 runs, so its runs.json waits for the last one), `reference/notebook.yaml` and
+both params.yaml files (which runs the study has). A run not finished yet is counted as missing, and a
 figure that needs it is "—", so the table is true at every commit while the study trains.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from stages.common import layout, records
 from stages.common.atomic import read_json, write_text
 from stages.common.layout import CODE_ROOT, load_params
 from stages.reporting.formatting import DASH, difference, interval, markdown_table, num, pct, points
@@ -47,6 +49,12 @@ ALIGN = [":--"] + ["--:"] * (len(COLUMNS) - 1)
 def _runs_json(path: Path) -> dict:
     """A pipeline's runs.json, or no runs when its report has not run yet."""
     return read_json(path) if path.is_file() else {}
+
+
+def _records(pipeline: Path, archs: list[str]) -> dict:
+    """{id: its record's metrics.json} of each main run of `pipeline` whose record is committed."""
+    files = {arch: records.record_files(pipeline, layout.RunPaths(arch))["metrics"] for arch in archs}
+    return {arch: read_json(path) for arch, path in files.items() if path.is_file()}
 
 
 def expected_runs(params: dict) -> int:
@@ -106,13 +114,13 @@ def render(root: Path = CODE_ROOT) -> str:
     study = runs_by_arch(_runs_json(root / STUDY_RUNS), archs)
     notebook_pipeline = root / NOTEBOOK_PIPELINE
     notebook_params = load_params(notebook_pipeline / "params.yaml")
-    notebook_runs = _runs_json(notebook_pipeline / STUDY_RUNS)
+    notebook_archs = list(notebook_params["architectures"])
+    notebook_runs = _records(notebook_pipeline, notebook_archs)
     notebook = yaml.safe_load((root / NOTEBOOK_FIGURES).read_text()) or {}
     rows = [_row(arch, study[arch], expected, notebook_runs.get(arch), notebook.get(arch) or {}) for arch in archs]
 
     done = sum(len(runs) for runs in study.values())
     study_seconds = sum(run.get("train_seconds", 0) for runs in study.values() for run in runs)
-    notebook_archs = list(notebook_params["architectures"])
     notebook_done = [notebook_runs[arch] for arch in notebook_archs if arch in notebook_runs]
     notebook_seconds = sum(run.get("train_seconds", 0) for run in notebook_done)
     totals = (
