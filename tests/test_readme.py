@@ -156,6 +156,33 @@ def test_the_retrained_seed_0_runs_reproduce_the_reference_run():
         assert (ours["test_accuracy"], ours["best_epoch"]) == (theirs["test_accuracy"], theirs["best_epoch"])
 
 
+def comparison_figures(summary: str) -> list[tuple[str, str, str]]:
+    """(id, seed-0 test accuracy, best epoch) of every row of a report's "Comparisons" tables."""
+    section = summary.split("## Comparisons", 1)[1].split("\n## ", 1)[0]
+    figures = []
+    for table in re.split(r"\n### ", section)[1:]:
+        header, rows = markdown_table(table)
+        accuracy = next(i for i, name in enumerate(header) if name.startswith("Test acc ("))
+        best = header.index("Best epoch (ours)")
+        figures += [(row[0], row[accuracy], row[best]) for row in rows]
+    return figures
+
+
+def test_the_notebook_pipeline_on_main_reproduces_the_previous_notebook_protocol_run():
+    """README, "The previous code's reference run": `notebook/dvc.yaml` on main, rerun on the final
+    code, gives the previous code's notebook-protocol report again: every architecture's last-epoch
+    and best-epoch test accuracy and best epoch, to the printed digit."""
+    ours = (ROOT / "notebook" / "metrics" / "summary.md").read_text()
+    theirs = NOTEBOOK_PROTOCOL_SUMMARY.read_text()
+    architectures = list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
+    assert {row[0] for row in comparison_figures(theirs)} == set(architectures)
+    assert comparison_figures(ours) == comparison_figures(theirs)
+    ours_reproduction = {
+        row[0]: row[1:5] for row in markdown_table(ours.split("## Reproduction of the notebook", 1)[1])[1]
+    }
+    assert ours_reproduction == reproduction_rows()
+
+
 def test_the_study_table_is_written_from_the_committed_results():
     """README, "The three-seed study": the block is `python -m stages.tools.readme_results`'s
     rendering of main's metrics/runs.json, notebook/metrics/runs.json and reference/notebook.yaml;
