@@ -80,6 +80,21 @@ def test_the_totals_count_runs_and_training_time_of_both_pipelines(project):
     block = readme_results.render(project)
     assert "**4 of 6** of the study" in block and "**1 of 2** of the notebook's protocol" in block
     assert "2,760 s (0 h 46 min) for the study, 1,500 s (0 h 25 min) for the notebook's protocol" in block
+    assert "Training time so far (sum" in block
+
+
+def test_the_training_time_is_no_longer_so_far_once_every_run_is_in(project):
+    runs = json.loads((project / "metrics" / "runs.json").read_text())
+    runs |= {"net_b-seed1": _run(0.9880, 11, 70), "net_b-seed2": _run(0.9890, 10, 80)}
+    (project / "metrics" / "runs.json").write_text(json.dumps(runs))
+    assert "Training time so far" in readme_results.render(project)  # net_b's notebook run is missing
+    (project / "notebook" / "metrics" / "record" / "net_b").mkdir()
+    (project / "notebook" / "metrics" / "record" / "net_b" / "metrics.json").write_text(
+        json.dumps(_run(0.9940, 15, 100, last_val_accuracy=0.9940))
+    )
+    block = readme_results.render(project)
+    assert "**6 of 6** of the study" in block and "**2 of 2** of the notebook's protocol" in block
+    assert "Training time (sum of `train_seconds`): 2,910 s" in block
 
 
 def test_writing_replaces_only_the_block_and_check_then_passes(project):

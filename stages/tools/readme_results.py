@@ -107,7 +107,7 @@ def _row(arch: str, runs: list[dict], expected: int, notebook_run: dict | None, 
 
 
 def render(root: Path = CODE_ROOT) -> str:
-    """The block between START and END: the table and the training time so far."""
+    """The block between START and END: the table and the training time (so far, while runs are missing)."""
     params = load_params(root / "params.yaml")
     archs = list(params["architectures"])
     expected = expected_runs(params)
@@ -123,10 +123,13 @@ def render(root: Path = CODE_ROOT) -> str:
     study_seconds = sum(run.get("train_seconds", 0) for runs in study.values() for run in runs)
     notebook_done = [notebook_runs[arch] for arch in notebook_archs if arch in notebook_runs]
     notebook_seconds = sum(run.get("train_seconds", 0) for run in notebook_done)
+    study_total = expected * len(archs)
+    notebook_total = len(notebook_archs) * expected_runs(notebook_params)
+    so_far = "" if (done, len(notebook_done)) == (study_total, notebook_total) else " so far"
     totals = (
-        f"Runs finished: **{done} of {expected * len(archs)}** of the study (honest protocol) and "
-        f"**{len(notebook_done)} of {len(notebook_archs) * expected_runs(notebook_params)}** of the "
-        f"notebook's protocol. Training time so far (sum of `train_seconds`): {num(study_seconds, 0)} s "
+        f"Runs finished: **{done} of {study_total}** of the study (honest protocol) and "
+        f"**{len(notebook_done)} of {notebook_total}** of the "
+        f"notebook's protocol. Training time{so_far} (sum of `train_seconds`): {num(study_seconds, 0)} s "
         f"({_hours(study_seconds)}) for the study, {num(notebook_seconds, 0)} s ({_hours(notebook_seconds)}) "
         f"for the notebook's protocol."
     )
