@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from stages.common.layout import ROOT
+from stages.common.layout import ROOT, load_params
 from stages.tools import readme_results
 
 README = ROOT / "README.md"
@@ -45,17 +45,22 @@ def results_table() -> tuple[list[str], dict[str, dict[str, str]]]:
     return [row[0] for row in rows], {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
 
+def reproduction_table(summary: str) -> dict[str, list[str]]:
+    """{id: [ours last epoch, notebook, difference, within]} from a report's "Reproduction of the notebook"."""
+    section = summary.split("## Reproduction of the notebook", 1)[1]
+    return {row[0]: row[1:5] for row in markdown_table(section)[1] if len(row) >= 5}
+
+
 def reproduction_rows() -> dict[str, list[str]]:
-    """{id: [ours last epoch, notebook, difference, within]} from the committed notebook-protocol report."""
+    """reproduction_table of the committed notebook-protocol report of the previous code."""
     if not NOTEBOOK_PROTOCOL_SUMMARY.exists():
         return {}
-    section = NOTEBOOK_PROTOCOL_SUMMARY.read_text().split("## Reproduction of the notebook", 1)[1]
-    return {row[0]: row[1:5] for row in markdown_table(section)[1] if len(row) >= 5}
+    return reproduction_table(NOTEBOOK_PROTOCOL_SUMMARY.read_text())
 
 
 def test_the_table_lists_every_architecture_in_params_order():
     ids, _ = results_table()
-    assert ids == list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
+    assert ids == list(load_params()["architectures"])
 
 
 @pytest.mark.parametrize(
@@ -174,13 +179,9 @@ def test_the_notebook_pipeline_on_main_reproduces_the_previous_notebook_protocol
     and best-epoch test accuracy and best epoch, to the printed digit."""
     ours = (ROOT / "notebook" / "metrics" / "summary.md").read_text()
     theirs = NOTEBOOK_PROTOCOL_SUMMARY.read_text()
-    architectures = list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
-    assert {row[0] for row in comparison_figures(theirs)} == set(architectures)
+    assert {row[0] for row in comparison_figures(theirs)} == set(load_params()["architectures"])
     assert comparison_figures(ours) == comparison_figures(theirs)
-    ours_reproduction = {
-        row[0]: row[1:5] for row in markdown_table(ours.split("## Reproduction of the notebook", 1)[1])[1]
-    }
-    assert ours_reproduction == reproduction_rows()
+    assert reproduction_table(ours) == reproduction_rows()
 
 
 def test_the_study_table_is_written_from_the_committed_results():

@@ -128,8 +128,8 @@ def render(root: Path = CODE_ROOT) -> str:
     so_far = "" if (done, len(notebook_done)) == (study_total, notebook_total) else " so far"
     totals = (
         f"Runs finished: **{done} of {study_total}** of the study (honest protocol) and "
-        f"**{len(notebook_done)} of {notebook_total}** of the "
-        f"notebook's protocol. Training time{so_far} (sum of `train_seconds`): {num(study_seconds, 0)} s "
+        f"**{len(notebook_done)} of {notebook_total}** of the notebook's protocol. "
+        f"Training time{so_far} (sum of `train_seconds`): {num(study_seconds, 0)} s "
         f"({_hours(study_seconds)}) for the study, {num(notebook_seconds, 0)} s ({_hours(notebook_seconds)}) "
         f"for the notebook's protocol."
     )
