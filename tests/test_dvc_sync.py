@@ -260,3 +260,65 @@ def test_a_hyperparameter_change_does_not_make_dvc_yaml_stale(params):
 def test_the_committed_notebook_params_are_the_main_params_in_the_notebooks_protocol(params):
     committed = load_params(ROOT / "notebook" / "params.yaml")
     assert committed == dvc_sync.NOTEBOOK.params(params), "run `python -m stages.tools.dvc_sync`"
+
+
+# --- artifacts: each architecture's main model, declared for `dvc artifacts get`
+
+
+def test_every_architecture_main_model_is_a_model_artifact_with_a_valid_name(params):
+    from gto.constants import assert_name_is_valid  # the rule DVC checks artifact names with
+
+    for pipe in dvc_sync.PIPELINES:
+        committed = yaml.safe_load(pipe.path("dvc.yaml").read_text())
+        artifacts = committed["artifacts"]
+        assert {a["meta"]["architecture"] for a in artifacts.values()} == set(params["architectures"])
+        for name, artifact in artifacts.items():
+            assert_name_is_valid(name)
+            arch_id = artifact["meta"]["architecture"]
+            assert name == arch_id.replace("_", "-")
+            assert artifact["path"] == f"models/{arch_id}.keras", "train@<id>'s model, relative to the dvc.yaml"
+            assert f"models/{arch_id}.keras" in [
+                out.replace("${key}", arch_id) for out in committed["stages"]["train"]["do"]["outs"]
+            ]
+            assert artifact["type"] == "model"
+            assert (
+                artifact["desc"].startswith(arch_id)
+                and artifact["labels"][0] == params["architectures"][arch_id]["optimizer"]["name"]
+            )
+            assert ("notebook-protocol" in artifact["labels"]) == (pipe is dvc_sync.NOTEBOOK)
+
+
+def test_artifact_description_counts_parameters_as_keras_does(params):
+    shape = params["model"]["input_shape"]
+    arch = params["architectures"]
+    # REFERENCE.md's totals (tests/test_architectures.py checks Keras' count_params() against them)
+    assert dvc_sync.parameter_count(arch["conv3_k753"]["layers"], shape) == 722_186
+    assert dvc_sync.parameter_count(arch["conv3_k7_bn"]["layers"], shape) == 395_930  # batch norm's 4 per channel
+    assert dvc_sync.parameter_count(arch["conv3_k753_same"]["layers"], shape) == 947_466  # dense before flatten
+    assert dvc_sync.model_description(arch["conv3_k753"], shape) == (
+        "3 conv (7x7, 5x5, 3x3), valid padding, relu, dense 512, adadelta; 722,186 parameters"
+    )
+    assert dvc_sync.model_labels(arch["conv3_k5_bn"]) == [
+        "adam",
+        "conv-depth-3",
+        "padding-valid",
+        "activation-relu",
+        "batchnorm",
+    ]
+
+
+def test_an_added_architecture_gets_an_artifact_and_a_removed_one_loses_it(params):
+    added = rendered(with_new_architecture(params))["artifacts"]
+    assert added[NEW.replace("_", "-")]["path"] == f"models/{NEW}.keras"
+    gone = next(iter(params["architectures"]))
+    fewer = copy.deepcopy(params)
+    del fewer["architectures"][gone]
+    assert gone.replace("_", "-") not in rendered(fewer)["artifacts"]
+    # the stages are the same whatever the artifacts: only the plots and artifacts follow the ids
+    assert rendered(fewer)["stages"] == rendered(params)["stages"]
+
+
+@pytest.mark.parametrize("arch_id", ["a", "conv_", "conv__k3"])
+def test_an_id_without_a_valid_artifact_name_is_refused_by_name(params, arch_id):
+    with pytest.raises(dvc_sync.ArtifactNameError, match=f"id '{arch_id}'"):
+        dvc_sync.render(with_new_architecture(params, arch_id))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from stages.common import layout
 from stages.common.atomic import write_text
 from stages.common.imports import closure_paths
 from stages.common.records import RECORD_DIRNAME, copy_command, record_files, sources
+from stages.model.layers import as_pair, resolved_arguments
+from stages.model.shapes import layer_shapes
 from stages.tools.dvc_plots import errors, overlays, plots
 
 HEADER = (
@@ -206,10 +209,111 @@ def notebook_plots() -> list:
     return [*renamed, "plots/comparison.png", "plots/pareto.png"]
 
 
+# --- artifacts: each architecture's main model, for `dvc artifacts get` and Studio's model registry
+
+# DVC's artifact names (gto's rule, checked by `dvc artifacts`): letters, digits, "-", "_", "/",
+# at least two characters, a letter or digit at each end. DVC's documentation and Studio's
+# model registry use "-" as the separator, so an id's underscores become dashes (conv2_k3 ->
+# conv2-k3); ids are [a-z][a-z0-9_]* (stages.params.architectures), so that is one-to-one
+# unless an id has a doubled or trailing underscore, which render() refuses by name.
+ARTIFACT_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)+|[a-z][a-z0-9]+")
+
+
+class ArtifactNameError(ValueError):
+    pass
+
+
+def artifact_name(arch_id: str) -> str:
+    name = arch_id.replace("_", "-")
+    if not ARTIFACT_NAME.fullmatch(name):
+        raise ArtifactNameError(
+            f"params.yaml: architectures: id {arch_id!r} gives no valid DVC artifact name ({name!r}): "
+            "use at least two characters, no doubled or trailing underscore"
+        )
+    return name
+
+
+def parameter_count(layers: list[dict], input_shape) -> int:
+    """Weights of the model Keras builds from `layers` (count_params(): batch norm's moving mean
+    and variance included), from the shapes alone: no TensorFlow."""
+    total, shape = 0, tuple(input_shape)
+    for spec, out in zip(layers, layer_shapes(layers, input_shape), strict=True):
+        if spec["type"] == "conv":
+            kh, kw = as_pair(spec["kernel_size"])
+            total += (kh * kw * shape[-1] + 1) * out[-1]
+        elif spec["type"] == "dense":
+            total += (shape[-1] + 1) * out[-1]
+        elif spec["type"] == "batchnorm":
+            total += 4 * shape[-1]  # gamma, beta, moving mean, moving variance
+        shape = out
+    return total
+
+
+def _model_traits(arch: dict) -> dict:
+    layers = [(spec["type"], resolved_arguments(spec)) for spec in arch["layers"]]
+    convs = [args for kind, args in layers if kind == "conv"]
+    dense = [args for kind, args in layers if kind == "dense"]
+    hidden = convs + dense[:-1]  # the last dense layer is the classifier
+    paddings = sorted({args["padding"] for args in convs})
+    return {
+        "kernels": ["x".join(map(str, as_pair(args["kernel_size"]))) for args in convs],
+        "padding": paddings[0] if len(paddings) == 1 else "mixed",
+        "activations": sorted({args["activation"] for args in hidden}),
+        "strided": any(as_pair(args["strides"]) != (1, 1) for args in convs),
+        "batchnorm": any(kind == "batchnorm" for kind, _ in layers),
+        "dense": [str(args["units"]) for args in dense[:-1]],
+        "optimizer": arch["optimizer"]["name"],
+    }
+
+
+def model_description(arch: dict, input_shape) -> str:
+    """E.g. "3 conv (7x7, 5x5, 3x3), valid padding, relu, dense 512, adadelta; 722,186 parameters"."""
+    traits = _model_traits(arch)
+    parts = [f"{len(traits['kernels'])} conv ({', '.join(traits['kernels'])})" if traits["kernels"] else "no conv"]
+    parts.append(f"{traits['padding']} padding" + (", strided conv" if traits["strided"] else ""))
+    parts.append("/".join(traits["activations"]) or "no hidden activation")
+    parts += ["batchnorm"] * traits["batchnorm"]
+    if traits["dense"]:
+        parts.append(f"dense {'+'.join(traits['dense'])}")
+    parts.append(traits["optimizer"])
+    return f"{', '.join(parts)}; {parameter_count(arch['layers'], input_shape):,} parameters"
+
+
+def model_labels(arch: dict) -> list[str]:
+    traits = _model_traits(arch)
+    labels = [traits["optimizer"], f"conv-depth-{len(traits['kernels'])}", f"padding-{traits['padding']}"]
+    labels += [f"activation-{name}" for name in traits["activations"]]
+    return labels + ["batchnorm"] * traits["batchnorm"]
+
+
+def artifacts(params: dict, pipe: Pipeline = MAIN) -> dict:
+    """dvc.yaml's `artifacts:` section: every architecture's main model (train@<id>'s
+    models/<id>.keras, path relative to the dvc.yaml), named by artifact_name()."""
+    input_shape = params["model"]["input_shape"]
+    protocol = " (the notebook's protocol)" if pipe is NOTEBOOK else ""
+    section = {}
+    for arch_id, arch in params["architectures"].items():
+        name = artifact_name(arch_id)
+        if name in section:
+            raise ArtifactNameError(f"params.yaml: architectures: two ids give the artifact name {name!r}")
+        section[name] = {
+            "path": f"models/{arch_id}.keras",
+            "type": "model",
+            "desc": f"{arch_id}{protocol}: {model_description(arch, input_shape)}",
+            "labels": model_labels(arch) + (["notebook-protocol"] if protocol else []),
+            "meta": {"architecture": arch_id, "parameters": parameter_count(arch["layers"], input_shape)},
+        }
+    return section
+
+
 def render(params: dict, pipe: Pipeline = MAIN) -> str:
     arch_ids = list(params["architectures"])
     body = yaml.dump(
-        {"stages": stages(pipe), "plots": plots(arch_ids) if pipe is MAIN else notebook_plots()},
+        {
+            "stages": stages(pipe),
+            "plots": plots(arch_ids) if pipe is MAIN else notebook_plots(),
+            "artifacts": artifacts(params, pipe),
+        },
         Dumper=_PlainDumper,
         sort_keys=False,
         default_flow_style=False,
