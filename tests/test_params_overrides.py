@@ -97,7 +97,7 @@ def override_failures(params_file: Path, scratch: Path, one_by_one: bool = ONE_B
     """Every override of `params_file` that DVC's code breaks, each named alone.
 
     DVC's round trip of this file costs about 0.3 s (ruamel, pure Python), and the two files
-    have some 900 leaves: one call per leaf takes minutes. So the leaves of one depth go in one
+    have some 930 leaves: one call per leaf takes minutes. So the leaves of one depth go in one
     call (no path of a depth is inside another of that depth, so the changes are independent),
     and a batch that breaks is halved until the keys that break the file alone are found; if
     none does alone, the smallest breaking combination is reported. PARAMS_OVERRIDES_ONE_BY_ONE=1
