@@ -16,7 +16,7 @@ import pytest
 from stages.common.imports import closure
 from stages.review import cells, comment, run_sections
 from stages.review.comment import render
-from stages.review.mcnemar import discordant, holm, mcnemar_p
+from stages.statistics.mcnemar import discordant, holm, mcnemar_p
 from stages.review.predictions import Predictions, parse
 
 ROOT = Path(__file__).resolve().parent.parent  # the repo that holds `stages/`

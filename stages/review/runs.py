@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from stages.review.mcnemar import discordant, holm, mcnemar_p
+from stages.statistics.mcnemar import discordant, holm, mcnemar_p
 from stages.review.predictions import Predictions, unpaired_reason
 
 RUNS_FILE = "metrics/runs.json"
