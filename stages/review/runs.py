@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from stages.statistics.mcnemar import discordant, holm, mcnemar_p
 from stages.review.predictions import Predictions, unpaired_reason
+from stages.statistics.mcnemar import discordant, holm, mcnemar_p
 
 RUNS_FILE = "metrics/runs.json"
 STUDY_FILE = "metrics/study.json"
