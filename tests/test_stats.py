@@ -14,7 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 from stages.statistics.classic import (  # noqa: E402
-    detectable_difference,
     holm,
     mcnemar,
     mean_ci,
@@ -303,52 +302,3 @@ def test_welch_zero_variance_both_sides():
 def test_welch_rejects_nan():
     with pytest.raises(ValueError):
         welch([0.9, float("nan")], [0.9, 0.8])
-
-
-# --------------------------------------------------------------------------- detectable_difference
-
-
-def _welch_power(delta: float, sd_a: float, n_a: int, sd_b: float, n_b: int, seed: int = 1) -> float:
-    """Rejection rate of scipy's own Welch test (alpha 0.05) at a true difference, simulated."""
-    from scipy import stats
-
-    rng = np.random.default_rng(seed)
-    a = rng.normal(delta, sd_a, size=(20000, n_a))
-    b = rng.normal(0.0, sd_b, size=(20000, n_b))
-    return float(np.mean(stats.ttest_ind(a, b, axis=1, equal_var=False).pvalue < 0.05))
-
-
-def test_detectable_difference_for_three_seeds_a_side():
-    r = detectable_difference(1.0, 3, 1.0, 3)
-    assert r["se"] == pytest.approx(math.sqrt(2 / 3))
-    assert r["difference"] == pytest.approx(3.51, abs=0.03)
-    # the noncentral t with Welch's expected df (4) says 3.07 sd; Welch's test only reaches ~70% there
-    assert _welch_power(3.0709, 1.0, 3, 1.0, 3) == pytest.approx(0.70, abs=0.02)
-    normal = (1.959964 + 0.841621) * r["se"]  # the normal approximation promises even more
-    assert r["difference"] > 1.5 * normal
-
-
-@pytest.mark.parametrize("sd_a, n_a, sd_b, n_b", [(0.002, 3, 0.002, 3), (0.001, 3, 0.003, 3), (0.002, 2, 0.001, 5)])
-def test_detectable_difference_has_the_stated_power(sd_a, n_a, sd_b, n_b):
-    """An independent simulation of scipy's Welch test at that true difference rejects 80% of the time."""
-    delta = detectable_difference(sd_a, n_a, sd_b, n_b)["difference"]
-    assert _welch_power(delta, sd_a, n_a, sd_b, n_b) == pytest.approx(0.80, abs=0.015)
-
-
-def test_detectable_difference_shrinks_with_seeds_and_spread():
-    three, ten = detectable_difference(0.002, 3, 0.002, 3), detectable_difference(0.002, 10, 0.002, 10)
-    assert ten["difference"] < three["difference"] / 2
-    assert detectable_difference(0.001, 3, 0.001, 3)["difference"] == pytest.approx(three["difference"] / 2)
-    assert detectable_difference(0.002, 3, 0.002, 3, power=0.5)["difference"] < three["difference"]
-    # many seeds: Welch's df is nearly fixed and the noncentral t's 0.736 sd (n = 30, 80%) holds
-    assert detectable_difference(1.0, 30, 1.0, 30)["difference"] == pytest.approx(0.736, abs=0.01)
-    assert detectable_difference(0.0, 3, 1.0, 3)["difference"] > 0  # one side without spread: still defined
-
-
-def test_detectable_difference_undefined_cases():
-    assert detectable_difference(0.002, 1, 0.002, 3) is None  # no spread estimate from one seed
-    assert detectable_difference(0.0, 3, 0.0, 3) is None  # no spread at all
-    with pytest.raises(ValueError, match="finite and >= 0"):
-        detectable_difference(-0.1, 3, 0.1, 3)
-    with pytest.raises(ValueError):
-        detectable_difference(0.1, 3, 0.1, 3, alpha=1.5)

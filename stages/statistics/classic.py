@@ -25,8 +25,8 @@ Which test for which question
   `stages.statistics.paired`; imported here.)
 * Several seeds per architecture: :func:`mean_ci` per architecture and
   :func:`welch` between two architectures. This captures training noise.
-* How large a difference a test over seeds could have found: :func:`detectable_difference`
-  (with 3 seeds per side, only a few standard deviations).
+* What deciding a comparison would take: `stages.statistics.price` (it replaces the
+  detectable difference of Welch's test, which saw the seeds only).
 * Several pairs compared at once: adjust the p-values with :func:`holm`.
 
 These answer narrower questions than `stages.statistics.seeds_images` (the report's verdicts):
@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 from scipy import stats
 
 from stages.statistics.checks import as_values, check_confidence
@@ -51,7 +50,6 @@ __all__ = [
     "paired_bootstrap",
     "holm",
     "welch",
-    "detectable_difference",
 ]
 
 
@@ -163,62 +161,3 @@ def welch(values_a: Sequence[float], values_b: Sequence[float]) -> dict:
     result["df"] = float(res.df)
     result["p_value"] = float(res.pvalue)
     return result
-
-
-# ---------------------------------------------------------------------------
-# 7. the smallest difference a test over seeds detects
-# ---------------------------------------------------------------------------
-
-
-def detectable_difference(
-    sd_a: float,
-    n_a: int,
-    sd_b: float,
-    n_b: int,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    simulations: int = 20000,
-    seed: int = 0,
-) -> dict | None:
-    """The true difference of means that :func:`welch` at level ``alpha`` detects with
-    probability ``power``, if the per-seed standard deviations are the observed ones.
-
-    Simulated, because with 3 seeds a side Welch's own degrees of freedom vary from sample
-    to sample (between 2 and 4) and make the test conservative: the noncentral t with the
-    expected df says 3.07 sd for 80% power, the test itself only reaches 70% there and
-    needs about 3.5 sd (the normal approximation says 2.3 sd). The same ``simulations``
-    normal samples (``seed``) serve every candidate difference, so the power grows
-    monotonically with it and the answer is deterministic.
-
-    Returns ``{"difference", "se", "alpha", "power", "simulations"}`` (difference as a
-    fraction, like the accuracies; ``se = sqrt(sd_a**2 / n_a + sd_b**2 / n_b)``), or ``None``
-    when it is undefined: fewer than 2 values on a side, or no spread at all (both sds 0).
-    """
-    alpha, power = check_confidence(alpha), check_confidence(power)
-    if n_a < 2 or n_b < 2:
-        return None
-    sd_a, sd_b = float(sd_a), float(sd_b)
-    if not (math.isfinite(sd_a) and math.isfinite(sd_b)) or sd_a < 0 or sd_b < 0:
-        raise ValueError(f"standard deviations must be finite and >= 0, got {sd_a}, {sd_b}")
-    se = math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
-    if se == 0.0:
-        return None
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((simulations, n_a)) * sd_a
-    b = rng.standard_normal((simulations, n_b)) * sd_b
-    noise = a.mean(axis=1) - b.mean(axis=1)  # the estimated difference minus the true one
-    var_a, var_b = a.var(axis=1, ddof=1) / n_a, b.var(axis=1, ddof=1) / n_b
-    with np.errstate(divide="ignore", invalid="ignore"):  # a side with sd 0 contributes 0 / 0
-        df = (var_a + var_b) ** 2 / (np.nan_to_num(var_a**2 / (n_a - 1)) + np.nan_to_num(var_b**2 / (n_b - 1)))
-    threshold = stats.t.ppf(1.0 - alpha / 2.0, df) * np.sqrt(var_a + var_b)  # |estimate| beyond it: rejected
-
-    def rejected(delta: float) -> float:
-        return float(np.mean(np.abs(delta + noise) > threshold))
-
-    low, high = 0.0, se
-    while rejected(high) < power:
-        high *= 2.0
-    for _ in range(60):
-        middle = (low + high) / 2.0
-        low, high = (middle, high) if rejected(middle) < power else (low, middle)
-    return {"difference": high, "se": se, "alpha": alpha, "power": power, "simulations": simulations}
