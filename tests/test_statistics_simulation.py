@@ -122,14 +122,15 @@ def test_family_wise_error_of_eleven_comparisons_under_the_null():
 def test_rank_sets_cover_every_true_rank_at_once():
     rng = np.random.default_rng(17)
     replicates = 300
-    r = [0.0, 0.1, 0.2, 0.3, 0.5]  # accuracies strictly decreasing: true ranks 1..5
-    parts = [si.moments(x) for x in simulate(rng, replicates, 3, r, seed_spread=0.1)]  # error probabilities < 1
-    best, worst = ranks.rank_sets(parts, ALPHA)
+    r = [0.0, 0.35, 0.7, 1.05, 1.4]  # accuracies strictly decreasing, 0.26 points apart: true ranks 1..5
+    archs = simulate(rng, replicates, 3, r, seed_spread=0.1, image_spread=0.25)  # error probabilities < 1
+    best, worst = ranks.rank_sets([si.moments(x) for x in archs], ALPHA)
     true_rank = np.arange(1, len(r) + 1)
     covered = np.all((best <= true_rank) & (true_rank <= worst), axis=-1)
     rate = float(np.mean(covered))
     assert rate >= 1 - ALPHA - _mc_tolerance(1 - ALPHA, replicates), rate
-    assert np.mean(worst - best) < len(r) - 1  # informative: not always "1-5"
+    # informative, though conservative with 3 seeds (Bonferroni over 10 pairs, 2-4 df): 3.5 on average
+    assert np.mean(worst - best) < 3.75
 
 
 # --------------------------------------------------------------------------- constructed cases
