@@ -6,7 +6,7 @@ PYTHON_SYSTEM ?= python3.11
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run run-notebook status test lint lock venv dvc-sync clean-resume
+.PHONY: run run-notebook status test lint lock venv dvc-sync clean-resume plan
 
 JOBS ?= 1
 
@@ -54,6 +54,11 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
 	touch $@
+
+# The seeds that would decide the report's undecided comparisons, and their training hours;
+# WRITE=1 puts them in params.yaml's `seeds` section (python -m stages.tools.plan --write).
+plan: $(VENV)/.installed
+	python -m stages.tools.plan $(if $(WRITE),--write)
 
 dvc-sync: $(VENV)/.installed  ## after adding or removing an architecture in params.yaml
 	python -m stages.tools.dvc_sync

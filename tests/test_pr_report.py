@@ -16,8 +16,8 @@ import pytest
 from stages.common.imports import closure
 from stages.review import cells, comment, run_sections
 from stages.review.comment import render
-from stages.review.mcnemar import discordant, holm, mcnemar_p
 from stages.review.predictions import Predictions, parse
+from stages.statistics.mcnemar import discordant, holm, mcnemar_p
 
 ROOT = Path(__file__).resolve().parent.parent  # the repo that holds `stages/`
 DVC = Path(sys.executable).parent / "dvc"  # the venv's dvc, also when the venv is not activated
@@ -77,20 +77,47 @@ def test_holm_step_down_in_input_order():
     assert holm(values) == pytest.approx(np_stats.holm(values))
 
 
+def _imports(path: Path, module_level: bool) -> list[str]:
+    tree = ast.parse(path.read_text())
+    nodes = tree.body if module_level else list(ast.walk(tree))
+    names = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.append(node.module)
+    return names
+
+
 def test_review_package_needs_the_standard_library_only():
-    """The PR workflow installs DVC, not numpy/scipy: everything pr_report imports is stdlib or ours."""
+    """The PR workflow may install DVC alone: what pr_report imports at module level, transitively,
+    is stdlib or ours; numpy/scipy come only through stages.review.architectures' function-level
+    import of stages.statistics, which falls back to McNemar without them."""
+    allowed = {"stages", "__future__"}
     for path in closure("stages.tools.pr_report", ROOT):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module]
-                if isinstance(node, ast.ImportFrom) and node.level == 0
-                else []
-            )
-            for name in names:
-                top = name.split(".")[0]
-                assert top == "stages" or top in sys.stdlib_module_names or top == "__future__", (path, name)
+        if path.parent.name == "statistics" and path.name != "mcnemar.py":
+            continue  # reached only through the lazy import below
+        for name in _imports(path, module_level=True):
+            top = name.split(".")[0]
+            assert top in allowed or top in sys.stdlib_module_names, (path, name)
+    lazy = [n for n in _imports(ROOT / "stages/review/architectures.py", module_level=False) if "statistics" in n]
+    assert lazy and not any("statistics" in n for n in _imports(ROOT / "stages/review/architectures.py", True))
+
+
+def test_without_numpy_the_review_falls_back_to_mcnemar():
+    code = (
+        "import sys; sys.modules['numpy'] = None; sys.modules['scipy'] = None\n"
+        "from stages.review.comment import render\n"
+        "from stages.review.predictions import Predictions\n"
+        "actual = tuple(i % 10 for i in range(40))\n"
+        "base = Predictions('b', actual, {'a': actual, 'a-seed1': actual})\n"
+        "wrong = tuple((y + 1) % 10 if i < 3 else y for i, y in enumerate(actual))\n"
+        "head = Predictions('h', actual, {'a': wrong, 'a-seed1': wrong})\n"
+        "print(render({}, {}, 'main', base_predictions=base, head_predictions=head))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "numpy/scipy not installed" in result.stdout and "### Runs whose predictions changed" in result.stdout
 
 
 # --------------------------------------------------------------------------- predictions.csv
@@ -261,6 +288,21 @@ def test_worse_and_several_changed_runs_use_holm():
     assert row(changed, "c")[-2:] == ["1", "not significant: within test-set noise"]
     assert "`a` (better, p = 0.0059), `b` (worse, p = 0.0059); 1 of 3 changed runs not." in changed
     assert "<details>" not in text
+
+
+def test_two_seeds_on_both_sides_use_the_study_s_test_over_seeds_and_images():
+    """a has 2 seeds on both sides and fixes 10 images on each: tested as an architecture (the
+    report's test), not run by run; c has one run: McNemar as before."""
+    actual = tuple(i % 10 for i in range(400))
+    base = preds("base", actual, a=wrong_on(14, actual), **{"a-seed1": wrong_on(13, actual)}, c=wrong_on(4, actual))
+    head = preds("head", actual, a=wrong_on(4, actual), **{"a-seed1": wrong_on(3, actual)}, c=wrong_on(6, actual))
+    text = render(params(), metrics_diff(OLD, NEW), "main", base_predictions=base, head_predictions=head)
+    archs = section(text, "### Architectures whose runs changed, over seeds and test images")
+    assert row(archs, "a")[:5] == ["`a`", "2 → 2", "96.63%", "99.13%", "+2.50"]
+    assert row(archs, "a")[-1] == "**better** than the base"
+    assert "Holm over the 1 architecture(s)" in archs and "±0.10 points" in archs
+    per_run = section(text, "### Runs whose predictions changed")
+    assert "`c`" in per_run and "`a`" not in per_run and "`a-seed1`" not in per_run
 
 
 def test_changed_predictions_with_the_same_correctness():

@@ -32,9 +32,10 @@ from stages.reporting import (
     outputs,
     reproduction,
     significance,
-    stats,
 )
 from stages.reporting.inputs import run_files
+from stages.statistics import classic as stats
+from stages.statistics import seeds_images as si
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -221,35 +222,80 @@ def test_cost_points_skip_runs_without_a_positive_number():
 # --------------------------------------------------------------------------- significance
 
 
-def test_mcnemar_with_known_counts_then_holm(project):
+def test_verdicts_over_seeds_and_images(project):
+    """conv2_k5 is 1 point better on every seed (a_better); conv3_k753 has one seed (undecided,
+    no price); conv2_k3_wide has conv2_k3's mean with a wider spread (undecided, with a price)."""
+    study = document.build(synthetic_params(), project)["study"]
+    results = study["results"]
+    k5 = pair(results, "conv2_k5", "conv2_k3")
+    runs = document.build(synthetic_params(), project)["runs"]
+    expected = si.difference(significance.correctness(runs["conv2_k5"]), significance.correctness(runs["conv2_k3"]))
+    assert float(k5["estimate"].value) == pytest.approx(0.01)
+    assert float(k5["estimate"].variance) == pytest.approx(float(expected.variance))
+    assert k5["decision"]["verdict"] == "a_better" and k5["decision"]["ci_low"] > 0
+    assert k5["price"] is None and not k5["exploratory"]
+    one_seed = pair(results, "conv3_k753", "conv2_k3")
+    assert one_seed["estimate"] is None and one_seed["price"] is None
+    assert one_seed["decision"]["verdict"] == "undecided"
+    assert one_seed["decision"]["reason"] == "1 vs 3 seeds: the test needs 2 or more on each side"
+    wide = pair(results, "conv2_k3_wide", "conv2_k3")
+    assert wide["decision"]["verdict"] == "undecided" and "contains 0" in wide["decision"]["reason"]
+    assert wide["price"]["seeds"] > 3 and wide["price"]["hours"] == pytest.approx(
+        2 * (wide["price"]["seeds"] - 3) * 90 / 3600
+    )
+    # Holm over the 2 testable pairs: the price is asked at Holm's first step among the 1 undecided
+    assert study["undecided_level"] == pytest.approx(0.05)
+    assert study["archs"]["conv3_k753"]["rank"] is None  # one seed: no interval, no rank set
+    # simultaneous intervals over the 3 pairs with seeds (Bonferroni, 2-4 df): conv2_k5 surely above
+    # conv2_k3, not surely above conv2_k3_wide (same mean as conv2_k3, a wider spread)
+    assert study["archs"]["conv2_k5"]["rank"] == (1, 2)
+    assert study["archs"]["conv2_k3"]["rank"] == (2, 3)
+
+
+def test_appendix_keeps_welch_and_mcnemar_per_seed(project):
     results = document.build(synthetic_params(), project)["results"]
     k5 = pair(results, "conv2_k5", "conv2_k3")
-    assert (k5["mcnemar"]["a_only"], k5["mcnemar"]["b_only"]) == (10, 0)
-    assert k5["mcnemar"]["p_value"] == pytest.approx(0.001953125)  # 2 * 0.5**10, before Holm
-    # Holm over the 3 pairs of the report: the smallest p is multiplied by 3
-    assert k5["holm_p"] == pytest.approx(3 * 0.001953125)
-    assert k5["verdict"] == stats.verdict(0.01, 3 * 0.001953125, 0.05, "conv2_k5", "conv2_k3")
-    assert k5["verdict"].startswith("conv2_k5 beats conv2_k3 by 1.00 points")
-    balanced = pair(results, "conv3_k753", "conv2_k3")
-    assert (balanced["mcnemar"]["a_only"], balanced["mcnemar"]["b_only"]) == (5, 5)
-    assert balanced["verdict"].startswith("no significant difference")
-    assert k5["bootstrap"]["ci_low"] > 0  # 10 wins, 0 losses: the whole CI is positive
-
-
-def test_identical_predictions_give_no_significant_difference(project):
-    results = document.build(synthetic_params(), project)["results"]
-    same = pair(results, "conv2_k3_wide", "conv2_k3")
-    assert same["mcnemar"]["p_value"] == 1.0
-    assert same["verdict"] == "no significant difference between conv2_k3_wide and conv2_k3 (0.00 points, p = 1)"
-
-
-def test_welch_only_when_both_sides_have_two_seeds(project):
-    results = document.build(synthetic_params(), project)["results"]
-    k5 = pair(results, "conv2_k5", "conv2_k3")
-    assert k5["welch"]["n_a"] == k5["welch"]["n_b"] == 3
     assert k5["welch"]["p_value"] == pytest.approx(stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])["p_value"])
-    assert k5["welch_verdict"] is not None
-    assert pair(results, "conv3_k753", "conv2_k3")["welch"] is None  # conv3_k753 has one seed
+    seed0 = next(t for t in k5["per_seed"] if t["seed"] == 0)
+    assert (seed0["mcnemar"]["a_only"], seed0["mcnemar"]["b_only"]) == (10, 0)
+    assert seed0["mcnemar"]["p_value"] == pytest.approx(0.001953125)  # 2 * 0.5**10, before Holm
+    assert seed0["holm_p"] == pytest.approx(3 * 0.001953125)  # 3 pairs on seed 0
+    assert pair(results, "conv3_k753", "conv2_k3")["welch"]["p_value"] is None  # one seed: undefined
+    same = pair(results, "conv2_k3_wide", "conv2_k3")
+    assert next(t for t in same["per_seed"] if t["seed"] == 0)["mcnemar"]["p_value"] == 1.0  # same predictions
+
+
+def test_comparisons_json_has_exactly_the_contract_fields(project):
+    report.run(project, draw_figures=False)
+    entries = json.loads((project / "metrics" / "comparisons.json").read_text())
+    assert [(e["a"], e["b"]) for e in entries] == [
+        ("conv2_k5", "conv2_k3"),
+        ("conv3_k753", "conv2_k3"),
+        ("conv2_k3_wide", "conv2_k3"),
+    ]
+    fields = ["a", "b", "difference", "ci_low", "ci_high", "ci_level", "p_holm", "seeds_sd", "images_sd"]
+    fields += ["interaction_sd", "verdict", "reason", "seeds_needed", "hours_needed", "images_needed"]
+    assert all(list(e) == fields for e in entries)
+    k5, one_seed, wide = entries
+    assert k5["verdict"] == "a_better" and k5["difference"] == pytest.approx(1.0)  # accuracy points
+    assert k5["ci_low"] > 0 and k5["reason"] is None
+    assert k5["seeds_needed"] is k5["hours_needed"] is k5["images_needed"] is None  # decided: no price
+    assert one_seed["verdict"] == "undecided" and one_seed["difference"] is None
+    assert wide["verdict"] == "undecided" and wide["seeds_needed"] > 3 and wide["reason"]
+
+
+def test_added_seeds_make_the_verdicts_exploratory(tmp_path):
+    """Seeds from the `seeds` section are a second look: their pairs are labelled exploratory."""
+    params = synthetic_params()
+    params["seeds"] = {"conv2_k5": [3]}
+    root = make_project(tmp_path / "p", params)
+    write_run(root, "conv2_k5", 3, 0.99, params)
+    built = document.build(params, root)
+    assert built["runs"]["conv2_k5"]["seeds"] == {0: 0.99, 1: 0.991, 2: 0.989, 3: 0.99}
+    k5 = pair(built["results"], "conv2_k5", "conv2_k3")
+    assert k5["exploratory"] and k5["n_a"] == 4
+    assert not pair(built["results"], "conv3_k753", "conv2_k3")["exploratory"]
+    assert "(exploratory)" in report.run(root, draw_figures=False)["markdown"]
 
 
 def test_different_test_images_are_refused(project):
@@ -302,66 +348,43 @@ def test_summary_tables_figures_and_terminal(project, capsys):
     assert table_row(first, "conv3_k753")[2:6] == ["(7x7),(5x5),(3x3)", "98.00 (n=1)", "—", "98.00"]
     assert table_row(section(summary, "### 2. Width"), "conv2_k3_wide")[-2:] == ["—", "—"]  # not in the notebook
 
-    # 3. over seeds: Welch on the per-seed accuracies, Holm over the 2 pairs that have seeds
-    over_seeds = section(summary, "### Over seeds")
+    # 3. the headline: mean over seeds, its interval over seeds and images, the rank set
+    heads = section(summary, "## Architectures")
+    assert table_row(heads, "Architecture") == [
+        "Architecture",
+        "Mean over seeds (%)",
+        "95% interval (%)",
+        "Rank set",
+        "Seeds",
+    ]
+    assert [row[0] for row in table_rows(heads)] == ["conv2_k5", "conv2_k3", "conv3_k753", "conv2_k3_wide"]
+    k5_row = table_row(heads, "conv2_k5")
+    assert k5_row[1] == "99.00" and k5_row[3:] == ["1–2", "3"]
+    assert table_row(heads, "conv3_k753")[2:] == ["—", "—", "1"]  # one seed: no interval, no rank
+
+    # 4. verdicts: one row per pair, the interval at its Holm level, the variance split, the price
+    verdicts = section(summary, "## Verdicts")
+    assert "**3 pairs: 1 A better, 2 undecided.**" in verdicts
+    k5 = table_row(verdicts, "1")
+    assert k5[1:4] == ["conv2_k5", "conv2_k3", "+1.00"] and k5[5] == "**A better**" and k5[7] == "—"
+    assert k5[4].endswith("(97.50%)")  # Holm's first step over the 2 testable pairs: α / 2
+    wide = next(r for r in table_rows(verdicts) if r[1] == "conv2_k3_wide")
+    assert wide[5] == "**undecided**" and " seeds (" in wide[7] and wide[7].endswith(" h")
+    assert "±0.10 points (`report.margin`)" in verdicts  # the default margin
+    assert "new test images drawn like MNIST's" in verdicts  # what the interval generalizes to
+
+    # 5. the appendix: Welch and McNemar per seed, each Holm-adjusted, in one row per pair
+    appendix = section(summary, "## Appendix: Welch and McNemar")
     welch = stats.welch([0.99, 0.991, 0.989], [0.98, 0.982, 0.978])
-    wide = stats.welch([0.98, 0.983, 0.977], [0.98, 0.982, 0.978])
-    holm = stats.holm([welch["p_value"], wide["p_value"]])
-    k5 = table_row(over_seeds, "1")
-    detectable = stats.detectable_difference(0.001, 3, 0.002, 3)["difference"]
-    assert k5[1:] == [
+    holm = stats.holm([welch["p_value"], None, stats.welch([0.98, 0.983, 0.977], [0.98, 0.982, 0.978])["p_value"]])
+    assert table_row(appendix, "1")[1:] == [
         "conv2_k5",
         "conv2_k3",
-        "3 / 3",
-        "99.00",
-        "98.00",
         "+1.00",
-        formatting.p_cell(welch["p_value"]),
         formatting.p_cell(holm[0]),
-        formatting.pct(detectable),
-        "seeds (Welch)",
+        "0: +1.00 (0.0059); 1: +0.90 (0.0078); 2: +1.10 (0.002)",
     ]
-    assert "conv3_k753" not in over_seeds  # one seed: not tested over seeds
-
-    # 4. per seed on the test set: McNemar, Holm within each seed's family of pairs
-    per_seed = section(summary, "### Per seed, on the test set")
-    rows = {tuple(r[:4]): r[4:] for r in table_rows(per_seed)}
-    boot = {
-        seed: stats.paired_bootstrap(
-            ACTUAL,
-            predictions("conv2_k5", seed, accuracy),
-            predictions("conv2_k3", seed, SEED_ACCURACIES["conv2_k3"].get(seed, 0)),
-        )
-        for seed, accuracy in ((None, 0), (1, 0.991))
-    }
-    ci = {seed: formatting.interval(b["ci_low"], b["ci_high"], in_points=True) for seed, b in boot.items()}
-    assert rows[("1", "conv2_k5", "conv2_k3", "0")][:3] == ["99.00", "98.00", "+1.00"]
-    assert rows[("1", "conv2_k5", "conv2_k3", "0")][3:] == [ci[None], "10 / 0", "0.002", "0.0059"]
-    assert rows[("1", "conv2_k5", "conv2_k3", "1")][3:5] == [ci[1], "9 / 0"]
-    assert rows[("1", "conv2_k5", "conv2_k3", "1")][5:] == ["0.0039", "0.0078"]  # 2 pairs on seed 1
-    assert ("1", "conv3_k753", "conv2_k3", "1") not in rows  # conv3_k753 has no seed 1
-    assert len(rows) == 3 + 1 + 3
-
-    # 5. conclusions: what the data support, and how large a difference 3 seeds could detect
-    assert (
-        f"- **Supported:** conv2_k5 beats conv2_k3 by 1.00 points (3 vs 3 seeds, Welch, Holm "
-        f"{formatting.p_value(holm[0])}). Per seed, A − B on the test set (McNemar, Holm): seed 0 +1.00 (p = 0.0059); "
-        f"seed 1 +0.90 (p = 0.0078); seed 2 +1.10 (p = 0.002)."
-    ) in summary
-    wide_reach = formatting.pct(stats.detectable_difference(0.003, 3, 0.002, 3)["difference"])
-    assert (
-        f"- **Not supported:** conv2_k3_wide − conv2_k3 = +0.00 points (3 vs 3 seeds, Welch, Holm p = 1); "
-        f"these seeds detect only a difference of about {wide_reach} points or more (80% power, α = 0.05)"
-    ) in summary
-    assert (
-        "- no significant difference between conv3_k753 and conv2_k3 (0.00 points, p = 1) — seed 0's test set, "
-        "McNemar, Holm-adjusted; not testable over seeds (1 vs 3 seeds)."
-    ) in summary
-    assert (
-        "**The data support** 1 of 2 differences tested over seeds: conv2_k5 over conv2_k3 (+1.00 points). "
-        "**Not supported:** conv2_k3_wide vs conv2_k3;"
-    ) in summary
-    assert "**Not tested over seeds:** conv3_k753 vs conv2_k3 have one seed on a side" in summary
+    assert "narrower" in appendix.lower()
 
     # 6. cost
     cost = section(summary, "## Cost")
@@ -369,8 +392,8 @@ def test_summary_tables_figures_and_terminal(project, capsys):
     assert table_row(cost, "conv2_k3")[2:] == [f"{flops / 1e6:,.2f}", "1.50", "4.20", "90", "30.0", "147"]
     assert table_row(cost, "conv3_k753")[-1] == "—"  # the notebook printed no time for it
 
-    # 7. headline: over seeds, seed 0 vs notebook, epoch-1 validation accuracy from history.csv
-    assert table_row(section(summary, "## All architectures"), "conv2_k3") == [
+    # 7. against the notebook: over seeds, seed 0 vs notebook, epoch-1 validation accuracy from history.csv
+    assert table_row(section(summary, "## Against the notebook"), "conv2_k3") == [
         "conv2_k3",
         "98.00 ± 0.20 (n=3)",
         "[97.50, 98.50]",
@@ -382,28 +405,25 @@ def test_summary_tables_figures_and_terminal(project, capsys):
         "95.10",
         "98.26",
     ]
-    assert table_row(section(summary, "## All architectures"), "conv2_k3_wide")[4:6] == ["—", "—"]
+    assert table_row(section(summary, "## Against the notebook"), "conv2_k3_wide")[4:6] == ["—", "—"]
 
     # the terminal shows the same tables, in PrettyTable's default style
     assert "+--------" in out and "Architecture | Conv layers |" in out
-    assert "98.00 ± 0.20 (n=3)" in out and "conv2_k5 beats conv2_k3 by 1.00 points" in out
+    assert "98.00 ± 0.20 (n=3)" in out and "A better" in out
     assert (
         "Wrote metrics/summary.md, plots/comparison.png, plots/pareto.png, metrics/runs.json, "
-        "metrics/study.json, plots/study/history.csv, plots/study/predictions.csv, plots/study/errors.csv"
+        "metrics/study.json, metrics/comparisons.json, plots/study/history.csv, plots/study/predictions.csv, "
+        "plots/study/errors.csv"
     ) in out
     assert "+----" not in summary  # no ASCII borders in the Markdown file
 
 
-def test_one_seed_everywhere_rests_on_mcnemar(tmp_path):
+def test_one_seed_everywhere_leaves_every_pair_undecided(tmp_path):
     root = make_project(tmp_path / "p", synthetic_params(extra_seeds=()))
-    text = report.run(root, draw_figures=False)["markdown"]
-    assert document.NO_SEEDS in text
-    assert (
-        "- conv2_k5 beats conv2_k3 by 1.00 points (p = 0.0059) — seed 0's test set, McNemar, Holm-adjusted; "
-        "not testable over seeds (1 vs 1 seeds)."
-    ) in text
-    assert "**Not tested over seeds:** every pair has one seed on a side" in text
-    assert "Supported" not in text and "Detectable (points)" not in text
+    result = report.run(root, draw_figures=False)
+    assert {r["decision"]["verdict"] for r in result["results"]} == {"undecided"}
+    assert "**3 pairs: 3 undecided.**" in result["markdown"]
+    assert all(r["price"] is None for r in result["results"])  # no spread over seeds to price
 
 
 def test_varying_attribute_columns(tmp_path):
@@ -439,7 +459,7 @@ def test_one_seed_everywhere_gets_the_caution(tmp_path):
     assert "Every architecture was trained with one seed only" in text
     assert "one seed per architecture cannot measure how large that noise is" in text
     assert "points are within run-to-run noise" not in text  # no noise figure that was not computed
-    assert "-S 'train.extra_seeds=[1,2]'" in text
+    assert "the `seeds` section that `make plan` fills" in text
     assert "no extra seeds" in text and "(n=3)" not in text
 
 
@@ -580,7 +600,7 @@ def test_comparison_with_an_unknown_id(project):
 def test_missing_history_shows_a_dash(project):
     (record(project, "conv3_k753") / "history.csv").unlink()
     text = report.run(project)["markdown"]
-    assert table_row(section(text, "## All architectures"), "conv3_k753")[8] == "—"  # epoch-1 val acc
+    assert table_row(section(text, "## Against the notebook"), "conv3_k753")[8] == "—"  # epoch-1 val acc
     assert (project / "plots" / "comparison.png").exists()
 
 
@@ -605,7 +625,7 @@ def test_cli_process_without_keras(project):
     before = [_stamp(path) for path in repo_outputs]
     result = subprocess.run([sys.executable, "-c", code, str(project)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "## Significance" in result.stdout
+    assert "## Verdicts" in result.stdout
     assert (project / "metrics" / "summary.md").read_text().startswith("# MNIST CNN architectures: report")
     assert [_stamp(path) for path in repo_outputs] == before
 
@@ -688,7 +708,7 @@ def test_protocol_states_the_training_data_as_prepare_splits_it(validation, subs
     params = {"data": data, "train": {"seed": 0, "epochs": 3}}
     lines = conclusions.protocol(params, {})
     assert f"- Training data (`data.subset`): {expected}" in lines
-    # what stages.prepare.split does with those params, on 100 training images numbered 0..99
+    # what stages/mnist/splits.py does with those params, on 100 training images numbered 0..99
     images = np.arange(100)
     splits = split({"x_train": images, "y_train": images, "x_test": images[:10], "y_test": images[:10]}, **data)
     train, val = splits["train"][0], splits["val"][0]
@@ -702,7 +722,15 @@ def test_protocol_states_the_training_data_as_prepare_splits_it(validation, subs
 
 def test_study_files_hold_every_run_in_the_contract_formats(project):
     written = report.run(project, draw_figures=False)["outputs"]
-    assert list(written) == ["summary", "runs", "study", "history", "predictions", "errors"]  # no figures asked
+    assert list(written) == [
+        "summary",
+        "runs",
+        "study",
+        "comparisons",
+        "history",
+        "predictions",
+        "errors",
+    ]  # no figures
     names = [
         "conv2_k3",
         "conv2_k3-seed1",
@@ -795,29 +823,31 @@ def test_comparison_figure_draws_the_spread_over_seeds(project):
 
 
 def _record(arch: str, accuracies: dict[int, float]) -> dict:
-    """A study record as runs.load_runs makes it, with only what the tests of a pair read."""
+    """A study record as runs.load_runs makes it, with only what the statistics read."""
     runs = {
-        seed: {"seed": seed, "actual": ACTUAL, "predicted": predictions(arch, seed or None, accuracy)}
+        seed: {
+            "seed": seed,
+            "actual": ACTUAL,
+            "predicted": predictions(arch, seed or None, accuracy),
+            "metrics": {"train_seconds": 3600.0},
+        }
         for seed, accuracy in accuracies.items()
     }
     return {"id": arch, "runs": runs, "seeds": accuracies}
 
 
 def test_a_pair_the_second_side_wins_and_a_pair_without_spread():
-    """B better over seeds: the summary names B; identical per-seed accuracies: Welch is undefined, so the
-    conclusion falls back to the main seed's McNemar and says why."""
+    """B better: the verdict names B; identical accuracies on every seed and image: no
+    variance at all, and no difference: equivalent."""
     runs = {
         "conv2_k3": _record("conv2_k3", {0: 0.98, 1: 0.982, 2: 0.978}),
         "conv2_k5": _record("conv2_k5", {0: 0.99, 1: 0.991, 2: 0.989}),
-        "conv2_k3_wide": _record("conv2_k3_wide", {0: 0.98, 1: 0.98, 2: 0.98}),
-        "conv3_k753": _record("conv3_k753", {0: 0.98, 1: 0.98, 2: 0.98}),
+        "conv2_k3_wide": _record("conv2_k3", {0: 0.98, 1: 0.98, 2: 0.98}),
+        "conv3_k753": _record("conv2_k3", {0: 0.98, 1: 0.98, 2: 0.98}),
     }
     comparisons = [{"title": "t", "pairs": [["conv2_k3", "conv2_k5"], ["conv2_k3_wide", "conv3_k753"]]}]
-    results = significance.significance(runs, comparisons, 0.05, 0)
-    losing, flat = results
-    assert losing["basis"] == "seeds" and losing["supported"] and losing["diff"] < 0
-    assert flat["basis"] == "test set" and flat["welch"]["p_value"] is None
-    lines = conclusions.conclusions(results, comparisons, 0.05)
-    assert any(line.startswith("- **Supported:** conv2_k5 beats conv2_k3 by 1.00 points") for line in lines)
-    assert "conv2_k5 over conv2_k3 (+1.00 points)" in lines[-2]
-    assert "not testable over seeds (3 vs 3 seeds, both sides have zero variance" in lines[3]
+    study = significance.significance(runs, comparisons, 0.05, 0.001)
+    losing, same = study["results"]
+    assert losing["decision"]["verdict"] == "b_better" and float(losing["estimate"].value) < 0
+    assert same["decision"]["verdict"] == "equivalent" and float(same["estimate"].variance) == 0
+    assert study["archs"]["conv2_k5"]["rank"][0] == 1

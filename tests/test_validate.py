@@ -649,7 +649,7 @@ def test_report_missing_and_unknown_keys():
     errors = errors_after(lambda p: p["report"].update(aplha=p["report"].pop("alpha")))
     assert errors == [
         "report: missing 'alpha'; report needs: alpha, reproduction_tolerance, comparisons",
-        "report: unknown key 'aplha'; allowed: alpha, reproduction_tolerance, comparisons",
+        "report: unknown key 'aplha'; allowed: alpha, reproduction_tolerance, comparisons, margin",
     ]
 
 

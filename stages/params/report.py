@@ -12,6 +12,7 @@ COMPARISON_KEYS = ("title", "architectures", "pairs")
 REPORT_CHECKS: dict[str, Checker] = {
     "alpha": number(0, low_inclusive=False, high=1),  # significance level of the Holm-adjusted tests
     "reproduction_tolerance": number(0, low_inclusive=True),  # a fraction: 0.003 = 0.3 points
+    "margin": number(0, low_inclusive=False, high=100),  # accuracy points: equivalence margin
 }
 
 
@@ -122,7 +123,7 @@ def report_errors(params: dict) -> list[str]:
     section = params["report"]
     if not isinstance(section, dict):
         return not_mapping("report", section, "{alpha: 0.05, reproduction_tolerance: 0.003, comparisons: [...]}")
-    errors = key_errors("report", section, REPORT_KEYS, owner="report")
+    errors = key_errors("report", section, REPORT_KEYS, ("margin",), owner="report")
     errors += value_errors("report", section, REPORT_CHECKS)
     if "comparisons" in section:
         archs = params.get("architectures")

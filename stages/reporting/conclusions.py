@@ -3,12 +3,12 @@ each sentence generated from the numbers."""
 
 from __future__ import annotations
 
-from stages.reporting.formatting import DASH, p_value, pct, points
-from stages.reporting.significance import BOOTSTRAP_RESAMPLES, POWER
+from stages.reporting.formatting import DASH
+from stages.statistics.price import POWER
 
 NOISE_NOTE = (
     "one seed per architecture cannot measure how large that noise is; "
-    "run more seeds: `dvc exp run -S 'train.extra_seeds=[1,2]'`"
+    "run more seeds: `train.extra_seeds`, or the `seeds` section that `make plan` fills"
 )
 
 
@@ -28,7 +28,7 @@ def _validation(data: dict) -> str:
 
 
 def _training_data(data: dict) -> str:
-    # as stages.prepare.split: train on x[:subset] (subset 0: the whole pool); holdout: the pool
+    # as stages/mnist/splits.py: train on x[:subset] (subset 0: the whole pool); holdout: the pool
     # is every training image but the last val_size (the holdout), and subset <= pool
     subset, val_size = data.get("subset"), data.get("val_size")
     holdout = data.get("validation", "holdout") != "test"
@@ -62,6 +62,9 @@ def protocol(params: dict, runs: dict) -> list[str]:
         )
     else:
         seeds += "; no extra seeds (`train.extra_seeds` is empty)"
+    added = {arch: seeds for arch, seeds in (params.get("seeds") or {}).items() if seeds}
+    if added:
+        seeds += "; more from the `seeds` section: " + ", ".join(f"{a} {s}" for a, s in added.items())
     return [
         f"- Validation (`data.validation`): {_validation(data)}",
         f"- Training data (`data.subset`): {_training_data(data)}",
@@ -85,99 +88,62 @@ def caution(runs: dict) -> str | None:
     )
 
 
-def method(results: list[dict], alpha: float, main_seed: int) -> str:
-    pairs = len({frozenset((r["a"], r["b"])) for r in results})
+def method(alpha: float, margin: float, pairs: int, level: float | None) -> str:
+    """How the verdicts are reached, and what they generalize to."""
+    price = (
+        ""
+        if level is None
+        else f" *Price*: the seeds per architecture that would decide an undecided pair with {POWER:.0%} "
+        f"probability at α = {level:.2g} (Holm's first step among the undecided), if the observed difference "
+        "is the true one (0 for equivalence), and the training hours from the measured `train_seconds`; in "
+        "brackets the same at the ends of the 80% interval of the seeds' variance (2 degrees of freedom with "
+        "3 seeds); or, when the images' own variance blocks it, the test images it would take."
+    )
     return (
-        f"Each conclusion rests on **Welch's t-test over the per-seed test accuracies** (Holm's correction "
-        f"over the {pairs} pairs of this report, α = {alpha:g}). The question is whether an architecture "
-        f"trains to better models, not whether one trained model beats another on these test images: a run's "
-        f"accuracy moves with its seed (initialisation, shuffling, dropout), and only a test over seeds sees "
-        f"that. Two architectures' runs with the same seed number are not alike (their weights have "
-        f"different shapes), so pairing them by seed would gain little and cost degrees of freedom: with 3 "
-        f"seeds a side, a paired t-test has 2, Welch's up to 4; Welch's test does not assume equal spread. "
-        f"With so few seeds it rejects only large differences: *Detectable* is the true difference it finds "
-        f"with {POWER:.0%} probability at α = {alpha:g} (before Holm's correction, so a lower bound), from the "
-        f"seeds' observed spread (simulated Welch tests). Beside it, per seed on the same test images: exact McNemar "
-        f"on the images one model gets right and the other wrong, and a paired bootstrap "
-        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the accuracy difference, Holm-adjusted per seed; they see "
-        f"the test set's sampling noise only, and a difference one seed calls significant another can reverse. "
-        f"A pair with one seed on a side can only be judged by seed {main_seed}'s McNemar test. "
-        f"# = the comparison above."
+        f"Each pair's difference of expected accuracy is estimated over its architectures' seeds **and** "
+        f"the test images (a two-way random-effects model; the Multi-Bootstrap of Sellam et al. 2022, "
+        f"computed exactly by its moments), paired on images. The interval is studentized (t quantile, "
+        f"Welch–Satterthwaite degrees of freedom made safe for 3 seeds) at the level Holm's step-down "
+        f"over the {pairs} pairs gives it (α = {alpha:g}). Verdicts: *A better* / *B better* when that "
+        f"interval excludes 0; else *equivalent* when the 1 − 2α interval at that level lies inside "
+        f"±{100 * margin:.2f} points (`report.margin`); else *undecided*. The interval generalizes to new "
+        f"seeds of the same training code and to new test images drawn like MNIST's (its writers are not "
+        f"modelled: a new writer population may differ). *sd*: the estimate's standard deviation due to "
+        f"the seeds (on these images), the images' own part (what more seeds never remove) and the "
+        f"seed-by-image interaction (inside the seeds' part), in points.{price}"
     )
 
 
-def _per_seed(result: dict) -> str:
-    return "; ".join(
-        f"seed {t['seed']} {points(t['mcnemar']['diff'])} ({p_value(t['holm_p'])})" for t in result["per_seed"]
-    )
+# The notebook's own conclusions (../shared/seed/REFERENCE.md): its closing sentence and the
+# order of its summary tables, each as a claim "a beats b" on single runs.
+NOTEBOOK_CLAIMS = (
+    ("more conv layers, higher accuracy", "conv3_k753", "conv2_k3"),
+    ("more conv layers, higher accuracy", "conv3_k753", "conv2_k5"),
+    ("5×5 kernels beat 3×3 with two conv layers (99.37 vs 99.21)", "conv2_k5", "conv2_k3"),
+    ("same padding did not help (99.17 vs 99.21, 99.43 vs 99.55)", "conv2_k3", "conv2_k3_same"),
+    ("same padding did not help (99.17 vs 99.21, 99.43 vs 99.55)", "conv3_k753", "conv3_k753_same"),
+    ("ReLU beats sigmoid (99.55 vs 99.02)", "conv3_k753", "conv3_k753_sigmoid"),
+    ("ReLU beats tanh (99.55 vs 99.30)", "conv3_k753", "conv3_k753_tanh"),
+)
 
 
-def _why_not(result: dict) -> str:
-    if result["welch"] and result["welch"]["note"]:  # seeds on both sides, but no spread at all
-        return f"{result['n_a']} vs {result['n_b']} seeds, {result['welch']['note']}"
-    return f"{result['n_a']} vs {result['n_b']} seeds"
-
-
-def _sentence(result: dict, alpha: float) -> str:
-    a, b = result["a"], result["b"]
-    per_seed = f" Per seed, A − B on the test set (McNemar, Holm): {_per_seed(result)}."
-    if result["basis"] == "test set":
-        return (
-            f"- {result['verdict']} — seed {result['main_seed']}'s test set, McNemar, Holm-adjusted; "
-            f"not testable over seeds ({_why_not(result)})."
-        )
-    welch, p = result["welch"], p_value(result["welch_holm_p"])
-    seeds = f"{welch['n_a']} vs {welch['n_b']} seeds, Welch, Holm {p}"
-    if result["supported"]:
-        winner, loser = (a, b) if welch["diff"] > 0 else (b, a)
-        return f"- **Supported:** {winner} beats {loser} by {pct(abs(welch['diff']))} points ({seeds}).{per_seed}"
-    detectable = result["detectable"]
-    reach = (
-        "the seeds show no spread, so no detectable difference can be computed"
-        if detectable is None
-        else f"these seeds detect only a difference of about {pct(detectable['difference'])} points or more "
-        f"({POWER:.0%} power, α = {alpha:g}); a smaller one is neither shown nor ruled out"
-    )
-    return f"- **Not supported:** {a} − {b} = {points(welch['diff'])} points ({seeds}); {reach}.{per_seed}"
-
-
-def conclusions(results: list[dict], comparisons: list[dict], alpha: float) -> list[str]:
-    """Per comparison, one sentence per pair; then which pairs the data support."""
+def notebook_claims(results: list[dict], margin: float) -> list[str]:
+    """Each notebook conclusion whose pair the report tests, against its verdict."""
+    by_pair = {frozenset((r["a"], r["b"])): r for r in results}
     lines = []
-    for index, comparison in enumerate(comparisons):
-        mine = [r for r in results if r["comparison"] == index]
-        if not mine:
+    for claim, winner, loser in NOTEBOOK_CLAIMS:
+        r = by_pair.get(frozenset((winner, loser)))
+        if r is None:
             continue
-        lines += [f"**{index + 1}. {comparison.get('title', '')}**", ""]
-        lines += [_sentence(r, alpha) for r in mine]
-        lines.append("")
-    over_seeds = [r for r in results if r["basis"] == "seeds"]
-    supported = [
-        f"{r['a']} over {r['b']} ({points(r['diff'])} points)"
-        if r["diff"] > 0
-        else f"{r['b']} over {r['a']} ({points(-r['diff'])} points)"
-        for r in over_seeds
-        if r["supported"]
-    ]
-    unsupported = [f"{r['a']} vs {r['b']}" for r in over_seeds if not r["supported"]]
-    if over_seeds:
-        lines.append(
-            f"**The data support** {len(supported)} of {len(over_seeds)} differences tested over seeds"
-            + (f": {', '.join(supported)}" if supported else "")
-            + ". "
-            + (
-                f"**Not supported:** {', '.join(unsupported)}; for each, the test would likely have "
-                f"missed a true difference below its *Detectable* figure, so this is not evidence that they "
-                f"are equal."
-                if unsupported
-                else ""
-            )
-        )
-    untested = [f"{r['a']} vs {r['b']}" for r in results if r["basis"] != "seeds"]
-    if untested:
-        which = "every pair has" if len(untested) == len(results) else f"{', '.join(untested)} have"
-        lines.append(
-            f"**Not tested over seeds:** {which} one seed on a side; a McNemar verdict sees the test "
-            f"set's noise only, so none of these is yet an answer about the architectures."
-        )
+        verdict = r["decision"]["verdict"]
+        says = {"a_better": r["a"], "b_better": r["b"]}.get(verdict)
+        if says == winner:
+            answer = "**confirmed** over seeds and images"
+        elif says == loser:
+            answer = "**reversed**"
+        elif verdict == "equivalent":
+            answer = f"**no**: equivalent within ±{100 * margin:.2f} points"
+        else:
+            answer = "**not shown**: undecided"
+        lines.append(f"- Notebook: {claim} — {winner} over {loser}. Here: {answer}.")
     return lines

@@ -7,10 +7,13 @@ from pathlib import Path
 
 from stages.common import layout
 from stages.reporting import conclusions, tables
-from stages.reporting.inputs import NOTEBOOK_FILE, at, check_report_params, load_notebook
+from stages.reporting.inputs import check_report_params, load_notebook, notebook_file
 from stages.reporting.reproduction import reproduction
-from stages.reporting.runs import load_runs
-from stages.reporting.significance import significance
+from stages.reporting.runs import added_seeds, load_runs
+from stages.reporting.significance import plan, significance
+from stages.study_runs import extra_seeds
+
+DEFAULT_MARGIN = 0.1  # accuracy points, when params.yaml has no report.margin
 
 TITLE = "# MNIST CNN architectures: report"
 COST_NOTE = (
@@ -18,37 +21,60 @@ COST_NOTE = (
     "latency: median single-image forward pass; the notebook's seconds per epoch were measured on its "
     "own 2-vCPU machine."
 )
-NO_SEEDS = (
-    "No pair has two or more seeds on both sides yet, so nothing is tested over seeds: run more "
-    "seeds (`train.extra_seeds`)."
+APPENDIX = (
+    "Narrower questions, for comparison. *Welch* (over the per-seed test accuracies, Holm over the pairs): "
+    "would new seeds, evaluated on these same 10,000 images, differ? It ignores the images' sampling noise. "
+    "*McNemar per seed* (exact, Holm per seed): do these two trained models differ on these images? It "
+    "ignores the seeds' noise: one seed can call significant what another reverses."
 )
 
 
-def _significance_blocks(results: list[dict], comparisons: list[dict], alpha: float, main_seed: int) -> list:
+def _verdict_blocks(study: dict, comparisons: list[dict], alpha: float, margin: float) -> list:
+    results = study["results"]
     if not results:
-        return ["## Significance", "No pairs in `report.comparisons`."]
-    over_seeds = [r for r in results if r["basis"] == "seeds"]
-    return [
-        "## Significance",
-        conclusions.method(results, alpha, main_seed),
-        "### Over seeds",
-        tables.seeds_table(over_seeds) if over_seeds else NO_SEEDS,
-        "### Per seed, on the test set",
-        tables.test_set_table(results),
-        "### Conclusions",
-        "\n".join(conclusions.conclusions(results, comparisons, alpha)).rstrip(),
+        return ["## Verdicts", "No pairs in `report.comparisons`."]
+    counts = {v: sum(r["decision"]["verdict"] == v for r in results) for v in tables.VERDICT_WORDS}
+    summary = ", ".join(f"{n} {tables.VERDICT_WORDS[v]}" for v, n in counts.items() if n)
+    blocks = [
+        "## Verdicts",
+        conclusions.method(alpha, margin, len(results), study["undecided_level"]),
+        f"**{len(results)} pairs: {summary}.** # = the comparison below.",
+        tables.verdicts_table(results, margin),
     ]
+    if study["plan"]:
+        total = sum(p["hours"] or 0 for p in study["plan"].values())
+        blocks += [
+            f"**Plan** (`make plan`): the seeds that would decide the undecided pairs that seeds can decide, each "
+            f"architecture counted once: {total:.1f} hours of training here.",
+            tables.plan_table(study["plan"]),
+        ]
+    claims = conclusions.notebook_claims(results, margin)
+    if claims:
+        blocks += ["### The notebook's conclusions", "\n".join(claims)]
+    return blocks
+
+
+def study_statistics(params: dict, runs: dict) -> dict:
+    """significance() of the loaded runs with params.yaml's report settings, and the plan."""
+    alpha, _, comparisons = check_report_params(params)
+    margin = float(params["report"].get("margin", DEFAULT_MARGIN)) / 100
+    study = significance(runs, comparisons, alpha, margin, added_seeds(params))
+    used = {arch: [params["train"]["seed"], *extra_seeds(params, arch)] for arch in runs}
+    study["plan"] = plan(study["results"], runs, used)
+    study["margin"] = margin
+    return study
 
 
 def build(params: dict, root: Path | str = layout.ROOT, notebook: dict | None = None) -> dict:
-    """Everything the report shows, from the inputs under `root`: {"runs", "results", "blocks"},
+    """Everything the report shows, from the inputs under `root`: {"runs", "study", "blocks"},
     blocks being strings or PrettyTables in order."""
     alpha, tolerance, comparisons = check_report_params(params)
     if notebook is None:
-        notebook = load_notebook(at(root, NOTEBOOK_FILE), root)
+        notebook = load_notebook(notebook_file(root), root)
     runs = load_runs(params, root, notebook)
     main_seed = params["train"]["seed"]
-    results = significance(runs, comparisons, alpha, main_seed)
+    study = study_statistics(params, runs)
+    margin = study["margin"]
 
     blocks: list = [
         TITLE,
@@ -61,20 +87,29 @@ def build(params: dict, root: Path | str = layout.ROOT, notebook: dict | None = 
     note = conclusions.caution(runs)
     if note:
         blocks.append(note)
+    blocks += [
+        "## Architectures",
+        "Mean test accuracy over seeds; its 95% interval over seeds and test images (not adjusted); the "
+        f"*rank set*: the ranks compatible with simultaneous intervals over all pairs (α = {alpha:g}, 1 = best).",
+        tables.architectures_table(runs, study["archs"]),
+    ]
+    blocks += _verdict_blocks(study, comparisons, alpha, margin)
     blocks.append("## Comparisons")
     for index, comparison in enumerate(comparisons):
         blocks += [
             f"### {index + 1}. {comparison.get('title', '')}",
             tables.comparison_table(comparison, runs, main_seed),
         ]
-    blocks += _significance_blocks(results, comparisons, alpha, main_seed)
     blocks += [
+        "## Appendix: Welch and McNemar",
+        APPENDIX,
+        tables.appendix_table(study["results"]),
         "## Cost",
         COST_NOTE,
         tables.cost_table(runs),
-        "## All architectures",
+        "## Against the notebook",
         tables.headline_table(runs, main_seed),
         "## Reproduction of the notebook",
         *reproduction(params, runs, tolerance),
     ]
-    return {"runs": runs, "results": results, "blocks": blocks}
+    return {"runs": runs, "study": study, "results": study["results"], "blocks": blocks}

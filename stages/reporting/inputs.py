@@ -96,6 +96,17 @@ def check_report_params(params: dict) -> tuple[float, float, list[dict]]:
 # --------------------------------------------------------------------------- files
 
 
+def notebook_file(root: Path | str) -> Path:
+    """The notebook's figures for the project at `root`: its own reference/notebook.yaml when it
+    has one (a copy of the project), else the repository's, which every pipeline shares (the
+    notebook's protocol in notebook/ included); a ReportError naming both when neither exists."""
+    candidates = list(dict.fromkeys([at(root, NOTEBOOK_FILE), NOTEBOOK_FILE]))
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ReportError(f"missing the notebook's figures: none of {', '.join(map(str, candidates))} exists")
+
+
 def load_notebook(path: Path | str, root: Path | str | None = None) -> dict:
     """The notebook's figures per architecture id ({} when the file does not exist)."""
     path = Path(path)

@@ -18,6 +18,7 @@ FILES = {
     "pareto": layout.PLOTS_DIR / "pareto.png",
     "runs": layout.METRICS_DIR / "runs.json",
     "study": layout.METRICS_DIR / "study.json",
+    "comparisons": layout.METRICS_DIR / "comparisons.json",
     "history": STUDY_PLOTS / "history.csv",
     "predictions": STUDY_PLOTS / "predictions.csv",
     "errors": STUDY_PLOTS / "errors.csv",
@@ -37,6 +38,7 @@ def contents(report: dict, draw_figures: bool = True) -> dict[str, str | bytes]:
         "summary": report["markdown"],
         "runs": json.dumps(study_files.runs_json(runs), indent=2) + "\n",  # as atomic.write_json
         "study": json.dumps(study_files.study_json(runs), indent=2) + "\n",
+        "comparisons": json.dumps(study_files.comparisons_json(report["results"]), indent=2) + "\n",
         "history": study_files.history_csv(runs),
         "predictions": study_files.predictions_csv(runs),
         "errors": study_files.errors_csv(runs),

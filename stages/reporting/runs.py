@@ -12,18 +12,32 @@ from stages.common import layout
 from stages.reporting.describe import UnknownLayer, describe
 from stages.reporting.formatting import number
 from stages.reporting.inputs import ReportError, load_confusion, load_history, load_metrics, rel, run_files
+from stages.study_runs import extra_seeds
 
 
-def _stage(arch: str, seed: int | None) -> str:
+def _stage(arch: str, seed: int | None, params: dict) -> str:
     """The DVC stage that writes a run's record (and, through its upstream, trains and
-    evaluates the run when needed): `record@conv2_k3`, `record_seed@conv2_k3-1`."""
-    return f"record@{arch}" if seed is None else f"record_seed@{arch}-{seed}"
+    evaluates the run when needed): `record@conv2_k3`, `record_seed@conv2_k3-1` for
+    `train.extra_seeds`, `record_more@conv2_k3-3` for the `seeds` section."""
+    if seed is None:
+        return f"record@{arch}"
+    return (
+        f"record_seed@{arch}-{seed}"
+        if seed in (params["train"].get("extra_seeds") or [])
+        else f"record_more@{arch}-{seed}"
+    )
 
 
-def _load_run(root: Path, arch: str, seed: int, extra: bool) -> dict | None:
+def added_seeds(params: dict) -> dict[str, list[int]]:
+    """The seeds the `seeds` section adds per architecture (a second look at the data)."""
+    extra = set(params["train"].get("extra_seeds") or [])
+    return {arch: [s for s in extra_seeds(params, arch) if s not in extra] for arch in params["architectures"]}
+
+
+def _load_run(root: Path, arch: str, seed: int, extra: bool, params: dict) -> dict | None:
     """One run's files, or None for an extra seed not evaluated yet (its metrics file missing)."""
     files = run_files(root, arch, seed if extra else None)
-    stage = _stage(arch, seed if extra else None)
+    stage = _stage(arch, seed if extra else None, params)
     if not files["metrics"].exists():
         if extra:
             return None
@@ -80,12 +94,12 @@ def load_runs(params: dict, root: Path | str = layout.ROOT, notebook: dict | Non
       {"name", "arch", "seed", "metrics", "history", "actual", "predicted", "files", "stage"};
     * "metrics", "history", "confusion": the main run's (seed `train.seed`);
     * "seeds": {seed: test accuracy}; "last_val_accuracy": {seed: last epoch's or None};
-    * "missing_seeds": extra seeds without metrics yet; "notebook"; "describe".
+    * "missing_seeds": extra seeds (`stages.study_runs.extra_seeds`) without metrics yet;
+      "notebook"; "describe".
 
     Raises ReportError naming the first missing or bad file and the stage that makes it."""
     root = Path(root)
     main_seed = params["train"]["seed"]
-    extra = [s for s in dict.fromkeys(params["train"].get("extra_seeds") or []) if s != main_seed]
     notebook = notebook or {}
     records, reference = {}, None
     for arch, spec in params["architectures"].items():
@@ -93,8 +107,9 @@ def load_runs(params: dict, root: Path | str = layout.ROOT, notebook: dict | Non
             description = describe(spec)
         except UnknownLayer as e:
             raise ReportError(f"params.yaml: architectures.{arch}: {e}") from None
-        found = {main_seed: _load_run(root, arch, main_seed, extra=False)}
-        found.update({seed: _load_run(root, arch, seed, extra=True) for seed in extra})
+        extra = extra_seeds(params, arch)
+        found = {main_seed: _load_run(root, arch, main_seed, False, params)}
+        found.update({seed: _load_run(root, arch, seed, True, params) for seed in extra})
         runs = {seed: run for seed, run in sorted(found.items()) if run is not None}
         for run in runs.values():
             reference = reference or run

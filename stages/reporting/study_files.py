@@ -4,6 +4,8 @@ DVC-cached, these are small and derived from them (formats: the project's contra
 * metrics/runs.json: {run: {metric: number}} for every run (RUN_METRICS, when numeric);
 * metrics/study.json: {arch: {"mean": mean test accuracy, "sd": sample sd (n > 1), "runs": n}},
   compact, for `dvc exp show`;
+* metrics/comparisons.json: one entry per pair of `report.comparisons` (COMPARISON_FIELDS), its
+  verdict and price; differences, intervals and sds in accuracy points;
 * plots/study/history.csv: every run's history, one row per run and epoch;
 * plots/study/predictions.csv: the test labels and every run's predicted class;
 * plots/study/errors.csv: every run's 90 off-diagonal confusion cells.
@@ -69,6 +71,59 @@ def study_json(records: dict) -> dict:
         entry["runs"] = summary["n"]
         study[arch] = entry
     return study
+
+
+COMPARISON_FIELDS = (
+    "a",
+    "b",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "p_holm",
+    "seeds_sd",
+    "images_sd",
+    "interaction_sd",
+    "verdict",
+    "reason",
+    "seeds_needed",
+    "hours_needed",
+    "images_needed",
+)
+
+
+def _points(value) -> float | None:
+    return None if value is None else round(100 * float(value), 4)
+
+
+def _sd_points(variance) -> float | None:
+    return None if variance is None else round(100 * float(variance) ** 0.5, 4)
+
+
+def comparisons_json(results: list[dict]) -> list[dict]:
+    """The verdicts as data (the price fields null where decided)."""
+    entries = []
+    for r in results:
+        d, e, cost = r["decision"], r["estimate"], r["price"] or {}
+        entry = {
+            "a": r["a"],
+            "b": r["b"],
+            "difference": _points(None if e is None else e.value),
+            "ci_low": _points(d["ci_low"]),
+            "ci_high": _points(d["ci_high"]),
+            "ci_level": None if d["ci_level"] is None else round(d["ci_level"], 6),
+            "p_holm": None if d["p_holm"] is None else float(f"{d['p_holm']:.4g}"),
+            "seeds_sd": _sd_points(None if e is None else e.seeds),
+            "images_sd": _sd_points(None if e is None else e.images),
+            "interaction_sd": _sd_points(None if e is None else e.interaction),
+            "verdict": d["verdict"],
+            "reason": d["reason"],
+            "seeds_needed": cost.get("seeds"),
+            "hours_needed": None if cost.get("hours") is None else round(cost["hours"], 2),
+            "images_needed": cost.get("images"),
+        }
+        entries.append({key: entry[key] for key in COMPARISON_FIELDS})
+    return entries
 
 
 def _csv(header, rows) -> str:

@@ -82,77 +82,100 @@ def comparison_table(comparison: dict, runs: dict, main_seed: int) -> PrettyTabl
     return table(columns, rows)
 
 
-def seeds_table(results: list[dict]) -> PrettyTable:
-    """One row per pair: the test over seeds and the difference it could have detected."""
-    columns = [
-        "#",
-        "A",
-        "B",
-        "Seeds A / B",
-        "Mean A (%)",
-        "Mean B (%)",
-        "A − B (points)",
-        "Welch p",
-        "Welch Holm p",
-        "Detectable (points)",
-        "Conclusion rests on",
-    ]
+def architectures_table(runs: dict, archs: dict) -> PrettyTable:
+    """The headline: mean over seeds, its 95% interval over seeds and test images, rank set."""
+    columns = ["Architecture", "Mean over seeds (%)", "95% interval (%)", "Rank set", "Seeds"]
+    rows = []
+    for arch, row in sorted(archs.items(), key=lambda item: -item[1]["mean"]):
+        rank = row["rank"]
+        ranks = DASH if rank is None else (str(rank[0]) if rank[0] == rank[1] else f"{rank[0]}–{rank[1]}")
+        rows.append([arch, pct(row["mean"]), interval(row["ci_low"], row["ci_high"]), ranks, row["n"]])
+    return table(columns, rows)
+
+
+VERDICT_WORDS = {"a_better": "A better", "b_better": "B better", "equivalent": "equivalent", "undecided": "undecided"}
+
+
+def verdict_cell(result: dict, margin: float) -> str:
+    decision = result["decision"]
+    words = VERDICT_WORDS[decision["verdict"]]
+    if decision["verdict"] == "equivalent":
+        words = f"equivalent within ±{100 * margin:.2f}"
+    elif decision["verdict"] != "undecided" and decision["inside_margin"]:
+        words += f", by less than {100 * margin:.2f}"
+    return f"**{words}**" + (" (exploratory)" if result["exploratory"] else "")
+
+
+def _sd(variance) -> str:
+    return DASH if variance is None else f"{100 * float(variance) ** 0.5:.3f}"
+
+
+def price_cell(result: dict) -> str:
+    cost = result["price"]
+    if cost is None:
+        return DASH
+    if cost["images"] is not None:
+        return f"not with {cost['test_images']:,} images: ~{cost['images']:,}, {cost['seeds']} seeds each"
+    if cost["seeds"] is None:
+        return "not decidable"
+    low, high = cost["range"] or (None, None)
+    spread = f" ({low or '?'}–{high or 'none'})" if cost["range"] else ""
+    hours = DASH if cost["hours"] is None else f"{cost['hours']:.1f} h"
+    return f"{cost['seeds']} seeds{spread}, {hours}"
+
+
+def verdicts_table(results: list[dict], margin: float) -> PrettyTable:
+    """One row per pair: the verdict, the interval it rests on, the variance split and the price."""
+    columns = ["#", "A", "B", "A − B", "Interval (level)", "Verdict", "sd seeds / images / interaction", "Price"]
     rows = []
     for r in results:
-        welch, detectable = r["welch"] or {}, r["detectable"]
-        mean_a, mean_b = welch.get("mean_a"), welch.get("mean_b")
+        d, e = r["decision"], r["estimate"]
+        level = DASH if d["ci_level"] is None else f"{100 * d['ci_level']:.2f}%"
+        split = DASH if e is None else " / ".join(_sd(v) for v in (e.seeds, e.images, e.interaction))
+        value = DASH if e is None else points(float(e.value))
         rows.append(
             [
                 r["comparison"] + 1,
                 r["a"],
                 r["b"],
-                f"{r['n_a']} / {r['n_b']}",
-                pct(mean_a),
-                pct(mean_b),
-                points(welch.get("diff")),
-                p_cell(welch.get("p_value")),
-                p_cell(r["welch_holm_p"]),
-                pct(detectable["difference"]) if detectable else DASH,
-                "seeds (Welch)" if r["basis"] == "seeds" else "one seed (McNemar)",
+                value,
+                f"{interval(d['ci_low'], d['ci_high'], in_points=True)} ({level})",
+                verdict_cell(r, margin),
+                split,
+                price_cell(r),
             ]
         )
     return table(columns, rows, left=3)
 
 
-def test_set_table(results: list[dict]) -> PrettyTable:
-    """One row per pair and seed: McNemar and the paired bootstrap on the same test images."""
-    columns = [
-        "#",
-        "A",
-        "B",
-        "Seed",
-        "Acc A (%)",
-        "Acc B (%)",
-        "A − B (points)",
-        "Bootstrap 95% CI (points)",
-        "A only / B only",
-        "McNemar p",
-        "Holm p",
-    ]
+def _seed_list(seeds: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3–5, 9"."""
+    runs: list[list[int]] = []
+    for seed in seeds:
+        if runs and seed == runs[-1][-1] + 1:
+            runs[-1].append(seed)
+        else:
+            runs.append([seed])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+
+
+def plan_table(proposals: dict) -> PrettyTable:
+    """The seeds the plan proposes per architecture, each architecture counted once."""
+    columns = ["Architecture", "Seeds now", "Seeds wanted", "New seeds", "Training (h)"]
+    rows = [[arch, p["have"], p["want"], _seed_list(p["seeds"]), num(p["hours"], 1)] for arch, p in proposals.items()]
+    return table(columns, rows)
+
+
+def appendix_table(results: list[dict]) -> PrettyTable:
+    """Welch over seeds and McNemar per seed, each Holm-adjusted over the pairs."""
+    columns = ["#", "A", "B", "Welch A − B", "Welch Holm p", "McNemar per seed: A − B (Holm p)"]
     rows = []
     for r in results:
-        for test in r["per_seed"]:
-            m, boot = test["mcnemar"], test["bootstrap"]
-            rows.append(
-                [
-                    r["comparison"] + 1,
-                    r["a"],
-                    r["b"],
-                    test["seed"],
-                    pct(m["acc_a"]),
-                    pct(m["acc_b"]),
-                    points(m["diff"]),
-                    interval(boot["ci_low"], boot["ci_high"], in_points=True),
-                    f"{m['a_only']} / {m['b_only']}",
-                    p_cell(m["p_value"]),
-                    p_cell(test["holm_p"]),
-                ]
-            )
+        welch = r["welch"]
+        per_seed = "; ".join(
+            f"{t['seed']}: {points(t['mcnemar']['diff'])} ({p_cell(t['holm_p'])})" for t in r["per_seed"]
+        )
+        rows.append([r["comparison"] + 1, r["a"], r["b"], points(welch["diff"]), p_cell(r["welch_holm_p"]), per_seed])
     return table(columns, rows, left=3)
 
 

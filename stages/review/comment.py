@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from stages.review.architectures import arch_of, head_margin, review_architectures
 from stages.review.params_section import DEFAULT_ALPHA, head_alpha, render_params
 from stages.review.predictions import PATH as PREDICTIONS
 from stages.review.predictions import Predictions, unpaired_reason
 from stages.review.run_sections import (
     best_line,
     render_added,
+    render_architectures,
     render_changed,
     render_removed,
     render_study,
     render_unchanged,
     render_untested,
 )
-from stages.review.runs import ADDED, CHANGED, REMOVED, RUNS_FILE, STUDY_FILE, UNCHANGED, UNTESTED, review_runs, sides
+from stages.review.runs import (
+    ADDED,
+    CHANGED,
+    REMOVED,
+    RUNS_FILE,
+    STUDY_FILE,
+    UNCHANGED,
+    UNTESTED,
+    adjust_holm,
+    review_runs,
+    sides,
+)
 
 NO_BASE_STUDY = "base has no study files yet"
 
@@ -44,9 +57,18 @@ def render(
         parts.append("\n>\n".join(notes))
     parts.append(render_params(params_diff))
     alpha = DEFAULT_ALPHA if alpha is None else alpha
-    if by[CHANGED]:
-        parts.append(render_changed(by[CHANGED], alpha, n_images))
-    elif base_has_study and reviews and not by[UNTESTED]:
+    margin = head_margin(params_diff)
+    archs = review_architectures([r.name for r in by[CHANGED]], base_predictions, head_predictions, alpha, margin)
+    if archs is None:
+        parts.append("> **Note:** numpy/scipy not installed: every changed run is tested by McNemar, one by one.")
+        archs = []
+    if archs:
+        parts.append(render_architectures(archs, alpha, margin))
+    covered = {a.arch for a in archs}
+    per_run = adjust_holm([r for r in by[CHANGED] if arch_of(r.name) not in covered])
+    if per_run:
+        parts.append(render_changed(per_run, alpha, n_images))
+    elif base_has_study and reviews and not by[UNTESTED] and not by[CHANGED]:
         parts.append("### Runs\n\nNo run's predictions changed.")
     if by[UNTESTED]:
         unpaired = (

@@ -171,3 +171,38 @@ def render_study(old: dict[str, dict], new: dict[str, dict]) -> str | None:
     return f"### Mean over seeds\n\n{body}" + (
         f"\n\n{rest} other architecture{'s' if rest > 1 else ''} unchanged." if rest else ""
     )
+
+
+ARCH_VERDICTS = {
+    "a_better": "**better** than the base",
+    "b_better": "**worse** than the base",
+    "equivalent": "**equivalent** to the base within ±{margin:.2f} points",
+    "undecided": "undecided",
+}
+
+
+def render_architectures(reviews: list, alpha: float, margin: float) -> str:
+    """The architectures tested over seeds and test images, branch against base."""
+    rows = [
+        [
+            code(r.arch),
+            f"{r.base_runs} → {r.head_runs}",
+            percent(r.base_mean),
+            percent(r.head_mean),
+            delta(r.base_mean, r.head_mean),
+            f"[{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}] ({100 * r.ci_level:.2f}%)",
+            ARCH_VERDICTS[r.verdict].format(margin=margin),
+        ]
+        for r in reviews
+    ]
+    body = markdown_table(
+        ["Architecture", "Seeds", "Mean (base)", "Mean (new)", "Δ (pp)", "Interval (level)", "Verdict"],
+        rows,
+        [":---"] + RIGHT * 5 + [":---"],
+    )
+    how = (
+        "Both revisions have two or more seeds of these architectures: the study's test over seeds and test "
+        f"images (the report's), Holm over the {len(reviews)} architecture(s), α = {alpha:g}, equivalence "
+        f"margin ±{margin:.2f} points (`report.margin`). Their runs are not tested one by one below."
+    )
+    return f"### Architectures whose runs changed, over seeds and test images\n\n{body}\n\n{how}"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from stages.review.mcnemar import discordant, holm, mcnemar_p
 from stages.review.predictions import Predictions, unpaired_reason
+from stages.statistics.mcnemar import discordant, holm, mcnemar_p
 
 RUNS_FILE = "metrics/runs.json"
 STUDY_FILE = "metrics/study.json"
@@ -84,7 +84,12 @@ def review_runs(metrics_diff: dict, base: Predictions | None, head: Predictions 
     unpaired = unpaired_reason(base, head) if base and head else None
     names = _names(head.runs if head else {}, new, base.runs if base else {}, old)
     reviews = [_review(name, old, new, base, head, unpaired) for name in names]
-    changed = [r for r in reviews if r.status == CHANGED]
+    adjust_holm([r for r in reviews if r.status == CHANGED])
+    return reviews
+
+
+def adjust_holm(changed: list[RunReview]) -> list[RunReview]:
+    """Holm over the given changed runs (the family McNemar tests one by one), in place."""
     for review, adjusted in zip(changed, holm([r.p for r in changed]), strict=True):
         review.p_holm = adjusted
-    return reviews
+    return changed

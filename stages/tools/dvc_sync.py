@@ -43,6 +43,7 @@ class Pipeline:
 
     folder: str = ""  # "" is the repository's root
     overrides: tuple = ()  # ((section, {key: value}), ...) applied to the main params.yaml
+    replaced: tuple = ()  # ((section, value), ...): whole sections replaced
 
     @property
     def up(self) -> str:  # from the folder back to the repository's root
@@ -59,13 +60,15 @@ class Pipeline:
         params = copy.deepcopy(main)
         for section, values in self.overrides:
             params[section].update(values)
+        for section, value in self.replaced:
+            params[section] = copy.deepcopy(value)
         return params
 
 
 MAIN = Pipeline()
 # The notebook's own protocol, to compare like with like with its figures: all 60,000 training
 # images, the test set as validation set, one seed. `make run` leaves it out (`make run-notebook`).
-NOTEBOOK = Pipeline("notebook", (("data", {"validation": "test"}), ("train", {"extra_seeds": []})))
+NOTEBOOK = Pipeline("notebook", (("data", {"validation": "test"}), ("train", {"extra_seeds": []})), (("seeds", {}),))
 PIPELINES = (MAIN, NOTEBOOK)
 DVC_FILE = MAIN.path("dvc.yaml")
 PARAMS_HEADER = (
@@ -125,7 +128,33 @@ def _record_stage(run: layout.RunPaths) -> dict:
     return {"cmd": copy_command(run), "deps": list(sources(run).values()), "outs": [{t: NO_CACHE} for t in targets]}
 
 
-def stages(pipe: Pipeline = MAIN) -> dict:
+def seed_stages(params: dict, pipe: Pipeline = MAIN) -> dict:
+    """The runs of params.yaml's `seeds` section ({<id>: [3, 4]}): their own stages, named
+    `train_more@<id>-<seed>` and so on, so that adding seeds leaves every existing stage's name,
+    command, deps and params as they were (a key under `architectures.<id>` or a longer
+    `train.extra_seeds` would not). They write the same files as `train_seed`'s runs."""
+    more = {
+        f"{arch}-{seed}": {"arch": arch, "seed": seed}
+        for arch, seeds in (params.get("seeds") or {}).items()
+        for seed in seeds or []
+    }
+    if not more:
+        return {}
+    run = "${item.arch}-seed${item.seed}"
+    return {
+        "train_more": {
+            "foreach": more,
+            "do": _train_stage("${item.arch}", " --seed ${item.seed}", run, "seeds/", [], pipe),
+        },
+        "evaluate_more": {
+            "foreach": more,
+            "do": _evaluate_stage("${item.arch}", " --seed ${item.seed}", run, "seeds/", pipe),
+        },
+        "record_more": {"foreach": more, "do": _record_stage(layout.RunPaths("${item.arch}", "${item.seed}"))},
+    }
+
+
+def stages(pipe: Pipeline = MAIN, params: dict | None = None) -> dict:
     seed_matrix = {"arch": "${architectures}", "seed": "${train.extra_seeds}"}
     seed_run = "${item.arch}-seed${item.seed}"
     return {
@@ -160,6 +189,7 @@ def stages(pipe: Pipeline = MAIN) -> dict:
         },
         "record": {"foreach": "${architectures}", "do": _record_stage(layout.RunPaths("${key}"))},
         "record_seed": {"matrix": seed_matrix, **_record_stage(layout.RunPaths("${item.arch}", "${item.seed}"))},
+        **seed_stages(params or {}, pipe),
         # The report is cheap and reads only the runs' records, which git keeps: a clone of
         # main reruns it without the weights. Its outputs stay where users read them, uncached.
         "report": {
@@ -178,9 +208,12 @@ def stages(pipe: Pipeline = MAIN) -> dict:
                 "train.extra_seeds",
                 "train.restore_best",
                 "train.monitor",
+                "seeds",
             ],
             "outs": [
                 {"metrics/summary.md": NO_CACHE},
+                # every pair's verdict and price (a list: an output, not a DVC metrics file)
+                {"metrics/comparisons.json": NO_CACHE},
                 {"plots/comparison.png": NO_CACHE},
                 {"plots/pareto.png": NO_CACHE},
                 {"plots/study/predictions.csv": NO_CACHE},
@@ -310,7 +343,7 @@ def render(params: dict, pipe: Pipeline = MAIN) -> str:
     arch_ids = list(params["architectures"])
     body = yaml.dump(
         {
-            "stages": stages(pipe),
+            "stages": stages(pipe, params),
             "plots": plots(arch_ids) if pipe is MAIN else notebook_plots(),
             "artifacts": artifacts(params, pipe),
         },

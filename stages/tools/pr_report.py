@@ -3,9 +3,12 @@
     python -m stages.tools.pr_report --base origin/main [--head REV] [--out report.md] [--plots IMAGE]
 
 Params and metrics come from DVC itself (`dvc params diff --all` and `dvc metrics diff --all`
-on metrics/runs.json and metrics/study.json); each run whose predictions changed gets an
-exact McNemar test on both revisions' plots/study/predictions.csv, read from git (the working
-tree when --head is not given). The review itself lives in stages/review/; standard library only.
+on metrics/runs.json and metrics/study.json); an architecture whose predictions changed and
+that has two or more seeds on both sides gets the study's test over seeds and test images
+(stages/statistics, the report's), every other changed run an exact McNemar test, on both
+revisions' plots/study/predictions.csv, read from git (the working tree when --head is not
+given). The review lives in stages/review/: standard library only, numpy and scipy imported
+only for that test (without them: McNemar per run, and a note).
 """
 
 from __future__ import annotations

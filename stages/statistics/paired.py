@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.reporting.checks import check_confidence
-from stages.review.mcnemar import mcnemar_p
+from stages.statistics.checks import check_confidence
+from stages.statistics.mcnemar import mcnemar_p
 
 
 def _correctness(y_true, pred_a, pred_b) -> tuple[np.ndarray, np.ndarray]:
