@@ -50,7 +50,8 @@ def test_an_import_added_without_its_dep_is_caught(tmp_path):
     train = copy / "stages" / "train.py"
     train.write_text(train.read_text() + "\n\ndef _later():\n    from stages.reporting import stats  # noqa\n")
     missing = missing_code_deps(dvc, copy)
-    assert set(missing) == {"train", "train_seed"}  # the main runs and the extra seeds
+    # the main runs, the extra seeds, and validate, whose dvc_sync --check reads train.TRAINED_BY
+    assert set(missing) == {"train", "train_seed", "validate"}
     assert "stages/reporting/stats.py" in missing["train"]
     assert "stages/reporting/__init__.py" in missing["train"]
 
