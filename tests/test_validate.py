@@ -498,7 +498,9 @@ CASES = [
 
 def _case_id(case) -> str:
     edits = case[0]
-    return "edit" if callable(edits) else ",".join(f"{path}={_show(value)}"[:40] for path, value in edits.items())
+    if callable(edits):
+        return "edit"
+    return ",".join(f"{path}={'DELETE' if value is DELETE else _show(value)}"[:40] for path, value in edits.items())
 
 
 @pytest.mark.parametrize("edits, expected", CASES, ids=[_case_id(case) for case in CASES])
