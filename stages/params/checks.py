@@ -1,38 +1,38 @@
-"""How a value of params.yaml is checked and worded: one rule per key, one message per error.
+"""How a value of params.yaml is checked and worded: one rule per key, one line per error.
 
 A rule is one of the vocabulary's (`stages.model.layers`: Integer, Number, Choice, Flag,
 Window), a function (key, value) -> message or None for the few rules only params.yaml has,
-or None for a key whose value the caller checks. Every message reads
-`<key> <bad value> <problem>; allowed: <what is>`; `mapping_errors` puts the place in front.
+or None for a key its caller checks. A message reads `<key> <bad value> <problem>; allowed:
+<what is>`; `mapping_errors` puts the place in front.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import re
 import reprlib
 
 from stages.model.layers import Choice, Flag, Integer, Number, Window
 
-_REPR = reprlib.Repr()
+_REPR = reprlib.Repr()  # random junk stays one short line
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = 40
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 4
 _REPR.maxlevel = 2
+_TYPES = {type(None): "null", dict: "mapping", list: "list", bool: "bool"}  # as YAML calls them
+_WANTED = {Flag: ((bool,), "true or false"), Integer: ((int,), "an integer"), Number: ((int, float), "a number")}
+_CMP = {"<": operator.lt, "<=": operator.le}
 
 
 def show(value) -> str:
-    """A value spelled as in YAML (null, true), cut short: random junk stays one line."""
+    """A value as YAML spells it (null, true), cut short."""
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]
     return _REPR.repr(value)
 
 
 def type_name(value) -> str:
-    return (
-        "null"
-        if value is None
-        else {dict: "mapping", list: "list", bool: "bool"}.get(type(value), type(value).__name__)
-    )
+    return _TYPES.get(type(value), type(value).__name__)
 
 
 def found(value) -> str:
@@ -56,21 +56,19 @@ def wrong_type(key, value, wanted: str) -> str:
     return message
 
 
-def allowed_range(rule: Integer | Number, key) -> str:
-    """`epochs >= 1`, `0 <= rate < 1`, `alpha > 0`... (an Integer's high is inclusive, a Number's not)."""
-    low = ">=" if isinstance(rule, Integer) or rule.low_inclusive else ">"
-    if rule.high is None:
-        return f"{key} {low} {rule.low}"
-    return f"{rule.low} {low.replace('>', '<')} {key} {'<=' if isinstance(rule, Integer) else '<'} {rule.high}"
-
-
-def _in_range(rule: Integer | Number, value) -> bool:
-    if isinstance(value, float) and not math.isfinite(value):  # isfinite overflows on huge ints
-        return False
-    above = value >= rule.low if isinstance(rule, Integer) or rule.low_inclusive else value > rule.low
-    if rule.high is None:
-        return above
-    return above and (value <= rule.high if isinstance(rule, Integer) else value < rule.high)
+def _range(rule: Integer | Number, key, value) -> str | None:
+    """A number against the bounds of `rule`: `epochs >= 1`, `0 <= rate < 1`, `alpha > 0`..."""
+    low = "<=" if isinstance(rule, Integer) or rule.low_inclusive else "<"
+    high = "<=" if isinstance(rule, Integer) else "<"  # an Integer's high is inclusive, a Number's not
+    finite = not isinstance(value, float) or math.isfinite(value)  # isfinite overflows on huge ints
+    if finite and _CMP[low](rule.low, value) and (rule.high is None or _CMP[high](value, rule.high)):
+        return None
+    allowed = (
+        f"{key} {low.replace('<', '>')} {rule.low}"
+        if rule.high is None
+        else f"{rule.low} {low} {key} {high} {rule.high}"
+    )
+    return f"{key} {show(value)} is out of range; allowed: {allowed}"
 
 
 def problem(rule, key, value) -> str | None:
@@ -80,19 +78,15 @@ def problem(rule, key, value) -> str | None:
     if isinstance(rule, Choice):
         ok = isinstance(value, str) and value in rule.options
         return None if ok else f"unknown {key} {show(value)}; allowed: {', '.join(rule.options)}"
-    if isinstance(rule, Flag):
-        return None if isinstance(value, bool) else wrong_type(key, value, "true or false")
     if isinstance(rule, Window):
-        if (is_int(value) and value >= 1) or is_int_list(value, 2, low=1):
-            return None
-        return f"{key} {show(value)} is invalid; allowed: an integer >= 1 or a list of two integers >= 1"
-    if isinstance(rule, Integer) and not is_int(value):
-        return wrong_type(key, value, "an integer")
-    if not (is_int(value) or isinstance(value, float)):
-        return wrong_type(key, value, "a number")
-    return (
-        None if _in_range(rule, value) else f"{key} {show(value)} is out of range; allowed: {allowed_range(rule, key)}"
-    )
+        ok = (is_int(value) and value >= 1) or is_int_list(value, 2, low=1)
+        return (
+            None if ok else f"{key} {show(value)} is invalid; allowed: an integer >= 1 or a list of two integers >= 1"
+        )
+    types, wanted = _WANTED[type(rule)]
+    if not isinstance(value, types) or (isinstance(value, bool) and not isinstance(rule, Flag)):
+        return wrong_type(key, value, wanted)
+    return None if isinstance(rule, Flag) else _range(rule, key, value)
 
 
 def mapping_errors(where: str, value, rules: dict, required=None, owner: str = "", skip=(), example: str = ""):
@@ -103,16 +97,10 @@ def mapping_errors(where: str, value, rules: dict, required=None, owner: str = "
         example = example or "{" + ", ".join(f"{key}: ..." for key in rules) + "}"
         return [f"{where}: expected a mapping like {example}, got {found(value)}"], {}
     required = tuple(rules) if required is None else required
-    errors = [
-        f"{where}: missing {k!r}; {owner or where} needs: {', '.join(required)}" for k in required if k not in value
-    ]
+    missing = [key for key in required if key not in value]
+    errors = [f"{where}: missing {key!r}; {owner or where} needs: {', '.join(required)}" for key in missing]
     unknown = [key for key in value if key not in rules and key not in skip]
-    errors += [f"{where}: unknown key {show(k)}; allowed: {', '.join(rules) or 'none'}" for k in unknown]
-    valid = {}
-    for key, item in value.items():
-        message = problem(rules[key], key, item) if key in rules else "not checked here"
-        if message is None:
-            valid[key] = item
-        elif key in rules:
-            errors.append(f"{where}: {message}")
-    return errors, valid
+    errors += [f"{where}: unknown key {show(key)}; allowed: {', '.join(rules) or 'none'}" for key in unknown]
+    problems = {key: problem(rules[key], key, item) for key, item in value.items() if key in rules}
+    errors += [f"{where}: {message}" for message in problems.values() if message]
+    return errors, {key: value[key] for key, message in problems.items() if message is None}
