@@ -688,7 +688,7 @@ def test_protocol_states_the_training_data_as_prepare_splits_it(validation, subs
     params = {"data": data, "train": {"seed": 0, "epochs": 3}}
     lines = conclusions.protocol(params, {})
     assert f"- Training data (`data.subset`): {expected}" in lines
-    # what stages.prepare.split does with those params, on 100 training images numbered 0..99
+    # what stages.mnist.splits.split does with those params, on 100 training images numbered 0..99
     images = np.arange(100)
     splits = split({"x_train": images, "y_train": images, "x_test": images[:10], "y_test": images[:10]}, data)
     train, val = splits["train"][0], splits["val"][0]
