@@ -22,6 +22,11 @@ RESERVED_IDS = {"seeds": "plots/seeds/ holds the extra-seed runs"}  # plots/<id>
 # every hyperparameter of an optimizer is required: Keras' defaults change between versions.
 LAYERS = {kind: ({n: a.rule for n, a in t.args.items()}, t.required) for kind, t in LAYER_TYPES.items()}
 OPTIMIZER_KINDS = {name: (o.hyperparameters, tuple(o.hyperparameters)) for name, o in OPTIMIZERS.items()}
+# tag -> (its kinds, what a kind is called, an example of the mapping)
+TAGGED = {
+    "type": (LAYERS, "type", "{type: dense, units: 10}"),
+    "name": (OPTIMIZER_KINDS, "optimizer", "{name: adam, learning_rate: 0.001, ...}"),
+}
 
 
 def id_errors(arch_id) -> list[str]:
@@ -35,8 +40,9 @@ def id_errors(arch_id) -> list[str]:
     return []
 
 
-def _tagged_errors(where: str, spec, tag: str, kinds: dict, what: str, example: str) -> list[str]:
+def _tagged_errors(where: str, spec, tag: str) -> list[str]:
     """A layer (tag `type`) or an optimizer (tag `name`): its kind, then its keys by that kind's rules."""
+    kinds, what, example = TAGGED[tag]
     if isinstance(spec, dict) and tag not in spec:
         return [f"{where}: missing {tag!r}; allowed: {', '.join(kinds)}"]
     if isinstance(spec, dict) and not (isinstance(spec[tag], str) and spec[tag] in kinds):
@@ -70,10 +76,7 @@ def _output_errors(where: str, layers: list, final_shape, num_classes) -> list[s
 def _layers_errors(where: str, layers, input_shape, num_classes) -> list[str]:
     if not isinstance(layers, list) or not layers:
         return [f"{where}.layers: expected a non-empty list of layers, got {found(layers)}"]
-    example = "{type: dense, units: 10}"
-    per_layer = [
-        _tagged_errors(f"{where}.layers[{i}]", s, "type", LAYERS, "type", example) for i, s in enumerate(layers)
-    ]
+    per_layer = [_tagged_errors(f"{where}.layers[{i}]", spec, "type") for i, spec in enumerate(layers)]
     errors = [error for layer_errors in per_layer for error in layer_errors]
     # Shapes make sense up to the first malformed layer, and stop at the first that does not fit.
     shape = tuple(input_shape) if input_shape is not None else None
@@ -106,8 +109,5 @@ def architectures_errors(archs, input_shape, num_classes) -> list[str]:
         if isinstance(arch, dict) and "layers" in arch:
             errors += _layers_errors(where, arch["layers"], input_shape, num_classes)
         if isinstance(arch, dict) and "optimizer" in arch:
-            example = "{name: adam, learning_rate: 0.001, ...}"
-            errors += _tagged_errors(
-                f"{where}.optimizer", arch["optimizer"], "name", OPTIMIZER_KINDS, "optimizer", example
-            )
+            errors += _tagged_errors(f"{where}.optimizer", arch["optimizer"], "name")
     return errors

@@ -54,7 +54,8 @@ def data_rules(train_size: int = MNIST_TRAIN_SIZE, test_size: int = MNIST_TEST_S
     )
 
 
-# The flat sections' rules; None: checked across keys below. `margin` is the only optional key.
+# The other flat sections' rules (data's depend on MNIST's sizes: data_rules); None: checked
+# across keys below. `margin` is the only optional key.
 RULES = {
     "train": {
         **dict(epochs=Integer(1), batch_size=Integer(1), seed=Integer(0), extra_seeds=_seed_list, restore_best=Flag()),
@@ -108,13 +109,10 @@ def _seeds_errors(where: str, key, seeds, taken: dict) -> list[str]:
     """A list of distinct seeds >= 0, none of `taken` ({seed: whose}): two runs with one seed write the same files."""
     if message := _seed_list(key, seeds):
         return [f"{where}: {message}"]
+    shown, repeated = f"{where}: {key} {show(seeds)}", sorted({s for s in seeds if seeds.count(s) > 1})
+    errors = [f"{shown} repeats {', '.join(map(str, repeated))}; allowed: distinct seeds"] if repeated else []
     clash = sorted(set(seeds) & taken.keys())
-    errors = [f"{where}: {key} {show(seeds)} contains seed {s}, {taken[s]}; allowed: other seeds" for s in clash]
-    if repeated := sorted({s for s in seeds if seeds.count(s) > 1}):
-        errors.insert(
-            0, f"{where}: {key} {show(seeds)} repeats {', '.join(map(str, repeated))}; allowed: distinct seeds"
-        )
-    return errors
+    return errors + [f"{shown} contains seed {s}, {taken[s]}; allowed: other seeds" for s in clash]
 
 
 def _id_errors(where: str, arch, arch_ids) -> list[str]:
@@ -134,9 +132,8 @@ def _ids_errors(where: str, key: str, ids, arch_ids, allowed: str, size: int | N
         return [f"{where}: {key} {show(ids)} is invalid; allowed: {allowed}"]
     errors = [e for j, a in enumerate(ids) for e in _id_errors(where if size else f"{where}.{key}[{j}]", a, arch_ids)]
     named = [a for a in ids if isinstance(a, str)]
-    if not errors and (
-        repeated := sorted({a for a in named if named.count(a) > 1})
-    ):  # a row twice, a model with itself
+    repeated = sorted({a for a in named if named.count(a) > 1})  # a row twice, a model compared with itself
+    if repeated and not errors:
         errors.append(f"{where}: {key} {show(ids)} repeats {', '.join(repeated)}; allowed: distinct ids")
     return errors
 
