@@ -11,7 +11,7 @@ import re
 
 from stages.model.layers import LAYER_TYPES, OPTIMIZERS
 from stages.model.shapes import ShapeError, output_shape
-from stages.params.checks import found, mapping_errors, show
+from stages.params.checks import found, mapping_errors, plain, show
 
 # Ids become DVC stage names (train@<id>) and file names; extra-seed runs are
 # named <id>-seed<n>, which stays unambiguous only because ids have no '-'.
@@ -103,8 +103,7 @@ def architectures_errors(archs, input_shape, num_classes) -> list[str]:
     errors = []
     for arch_id, arch in archs.items():
         errors += id_errors(arch_id)
-        printable = isinstance(arch_id, str) and arch_id.isprintable() and " " not in arch_id and arch_id
-        where = f"architectures.{arch_id}" if printable else f"architectures[{show(arch_id)}]"
+        where = f"architectures.{arch_id}" if plain(arch_id) == arch_id else f"architectures[{show(arch_id)}]"
         errors += mapping_errors(where, arch, {"layers": None, "optimizer": None}, owner="an architecture")[0]
         if isinstance(arch, dict) and "layers" in arch:
             errors += _layers_errors(where, arch["layers"], input_shape, num_classes)

@@ -31,6 +31,12 @@ def show(value) -> str:
     return _REPR.repr(value)
 
 
+def plain(value) -> str:
+    """An id as written, or quoted where it would break the one-line message or blur (blanks, newlines)."""
+    ok = isinstance(value, str) and value and value.isprintable() and value.strip() == value and " " not in value
+    return value if ok else show(value)
+
+
 def type_name(value) -> str:
     return _TYPES.get(type(value), type(value).__name__)
 

@@ -11,7 +11,7 @@ import re
 
 from stages.common.cpu import NATIVE, ONEDNN_ISAS
 from stages.model.layers import Choice, Flag, Integer, Number
-from stages.params.checks import found, is_int_list, mapping_errors, show, type_name, wrong_type
+from stages.params.checks import found, is_int_list, mapping_errors, plain, show, type_name, wrong_type
 
 SECTIONS = ("data", "train", "model", "numerics", "architectures", "report")  # and `seeds`, optional
 MNIST_TRAIN_SIZE, MNIST_TEST_SIZE = 60000, 10000
@@ -121,8 +121,8 @@ def _id_errors(where: str, arch, arch_ids) -> list[str]:
     if not isinstance(arch, str):
         return [f"{where}: architecture {show(arch)} must be an architecture id, got {type_name(arch)}"]
     if arch_ids is not None and arch not in arch_ids:
-        plain = [a if a.isprintable() and a.strip() == a and a else show(a) for a in map(str, arch_ids)]
-        return [f"{where}: architecture {show(arch)} is not in the architectures section; allowed: {', '.join(plain)}"]
+        allowed = ", ".join(map(plain, arch_ids))
+        return [f"{where}: architecture {show(arch)} is not in the architectures section; allowed: {allowed}"]
     return []
 
 
@@ -203,6 +203,5 @@ def seeds_errors(params: dict, train: dict) -> list[str]:
     taken |= {train["seed"]: "the seed of the main runs (train.seed)"} if "seed" in train else {}
     errors, ids = [], _arch_ids(params)
     for arch, listed in seeds.items():
-        key = arch if isinstance(arch, str) and arch.isprintable() and arch else show(arch)  # one line
-        errors += _id_errors("seeds", arch, ids) + _seeds_errors("seeds", key, listed, taken)
+        errors += _id_errors("seeds", arch, ids) + _seeds_errors("seeds", plain(arch), listed, taken)
     return errors
