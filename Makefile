@@ -29,7 +29,7 @@ status: $(VENV)/.installed  ## where the study is: done, training (epoch k of n)
 	@echo; echo "notebook/dvc.yaml (the notebook's protocol):"
 	cd notebook && PYTHONPATH=$(CURDIR) python -m stages.tools.progress
 
-test: $(VENV)/.installed  ## the full suite, as CI runs it (8-10 minutes)
+test: $(VENV)/.installed  ## the full suite, as CI runs it (10-15 minutes)
 	python -m pytest -q
 
 test-fast: $(VENV)/.installed  ## every test not marked slow or tensorflow: no TensorFlow import, under a minute
