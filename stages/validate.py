@@ -24,7 +24,7 @@ from stages.common.cpu import isa_problem
 from stages.common.layout import PARAMS_FILE
 from stages.params.architectures import architectures_errors
 from stages.params.checks import found
-from stages.params.loading import DuplicateKeyError, ParamsError, display, load_params_strict, load_with_duplicates
+from stages.params.loading import DuplicateKeyError, ParamsError, display, load_with_duplicates
 from stages.params.schema import (
     MNIST_TRAIN_SIZE,
     SECTIONS,
@@ -42,7 +42,7 @@ __all__ = [
     "ParamsError",
     "check",
     "comparison_errors",
-    "load_params_strict",
+    "load_with_duplicates",
     "main",
     "report_errors",
     "validate_params",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from stages.common.layout import PARAMS_FILE, read_yaml
+from stages.common.layout import read_yaml
 from stages.params.checks import found, show
 from stages.params.schema import SECTIONS
 
@@ -54,12 +54,3 @@ def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
         what = "an empty file" if params is None else found(params)
         raise ParamsError(duplicates + [f"{name}: expected a mapping with sections {', '.join(SECTIONS)}, got {what}"])
     return params, duplicates
-
-
-def load_params_strict(path: Path | str = PARAMS_FILE) -> dict:
-    """Read params.yaml like `layout.load_params`, but refuse duplicate mapping keys
-    anywhere (DuplicateKeyError, naming each key and line)."""
-    params, duplicates = load_with_duplicates(path)
-    if duplicates:
-        raise DuplicateKeyError(duplicates)
-    return params
