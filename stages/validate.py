@@ -59,11 +59,13 @@ def validate_params(params, mnist_train_size: int = MNIST_TRAIN_SIZE) -> list[st
         return [f"top level: expected a mapping with sections {', '.join(SECTIONS)}, got {found(params)}"]
     errors = [missing_section(name) for name in SECTIONS if name not in params]
     errors += data_errors(params["data"], mnist_train_size) if "data" in params else []
-    flat, valid = flat_errors(params)
+    flat, valid = flat_errors(params)  # train, model, numerics, and their valid values
+    errors += flat
     model = valid.get("model", {})
     if "architectures" in params:
-        flat += architectures_errors(params["architectures"], model.get("input_shape"), model.get("num_classes"))
-    errors += flat + (report_errors(params) if "report" in params else [])
+        errors += architectures_errors(params["architectures"], model.get("input_shape"), model.get("num_classes"))
+    if "report" in params:
+        errors += report_errors(params)
     return errors + seeds_errors(params, valid["train"])
 
 
