@@ -6,7 +6,7 @@ PYTHON_SYSTEM ?= python3.11
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run run-notebook status test lint lock venv dvc-sync clean-resume plan
+.PHONY: run run-notebook status test test-fast lint lock venv dvc-sync clean-resume plan
 
 JOBS ?= 1
 
@@ -29,8 +29,11 @@ status: $(VENV)/.installed  ## where the study is: done, training (epoch k of n)
 	@echo; echo "notebook/dvc.yaml (the notebook's protocol):"
 	cd notebook && PYTHONPATH=$(CURDIR) python -m stages.tools.progress
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed  ## the full suite, as CI runs it (10-15 minutes)
 	python -m pytest -q
+
+test-fast: $(VENV)/.installed  ## every test not marked slow or tensorflow: no TensorFlow, no dvc CLI (about 50 s of CPU)
+	python -m pytest -q -m "not slow and not tensorflow"
 
 lint: $(VENV)/.installed  ## ruff, configured in pyproject.toml
 	ruff check .

@@ -2,7 +2,7 @@
 
 A typo in params.yaml would otherwise surface as a Keras traceback an hour into
 `dvc repro`, or, in the `report` section, as a report error after every model has
-trained. This stage checks the file against the rules of `stages.params` (the
+trained. This stage checks the file against the rules of `stages.params.schema` (the
 vocabulary of `stages.model.layers`, the shape inference of `stages.model.shapes`, the
 report's comparisons against the architecture ids); it imports neither Keras nor
 TensorFlow, so it runs in a fraction of a second.
@@ -24,16 +24,16 @@ from stages.common.cpu import isa_problem
 from stages.common.layout import PARAMS_FILE
 from stages.params.architectures import architectures_errors
 from stages.params.checks import found
-from stages.params.loading import DuplicateKeyError, ParamsError, display, load_params_strict, load_with_duplicates
-from stages.params.report import comparison_errors, report_errors
-from stages.params.sections import (
+from stages.params.loading import DuplicateKeyError, ParamsError, display, load_with_duplicates
+from stages.params.schema import (
     MNIST_TRAIN_SIZE,
     SECTIONS,
+    comparison_errors,
     data_errors,
+    flat_errors,
     missing_section,
-    model_errors,
-    numerics_errors,
-    train_errors,
+    report_errors,
+    seeds_errors,
 )
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
     "ParamsError",
     "check",
     "comparison_errors",
-    "load_params_strict",
+    "load_with_duplicates",
     "main",
     "report_errors",
     "validate_params",
@@ -53,26 +53,20 @@ __all__ = [
 STAMP_TEXT = "params.yaml validated\n"
 
 
-def validate_params(params: dict, mnist_train_size: int = MNIST_TRAIN_SIZE) -> list[str]:
-    """Every error of a loaded params.yaml, one line each, in file order; [] if valid."""
+def validate_params(params, mnist_train_size: int = MNIST_TRAIN_SIZE) -> list[str]:
+    """Every error of loaded params, one line each, section by section; [] if valid."""
     if not isinstance(params, dict):
         return [f"top level: expected a mapping with sections {', '.join(SECTIONS)}, got {found(params)}"]
     errors = [missing_section(name) for name in SECTIONS if name not in params]
-    input_shape = num_classes = None
-    if "data" in params:
-        errors += data_errors(params["data"], mnist_train_size)
-    if "train" in params:
-        errors += train_errors(params["train"])
-    if "model" in params:
-        model, input_shape, num_classes = model_errors(params["model"])
-        errors += model
-    if "numerics" in params:
-        errors += numerics_errors(params["numerics"])
+    errors += data_errors(params["data"], mnist_train_size) if "data" in params else []
+    flat, valid = flat_errors(params)  # train, model, numerics, and their valid values
+    errors += flat
+    model = valid.get("model", {})
     if "architectures" in params:
-        errors += architectures_errors(params["architectures"], input_shape, num_classes)
+        errors += architectures_errors(params["architectures"], model.get("input_shape"), model.get("num_classes"))
     if "report" in params:
         errors += report_errors(params)
-    return errors
+    return errors + seeds_errors(params, valid["train"])
 
 
 def check(path: Path | str = PARAMS_FILE) -> dict:

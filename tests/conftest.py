@@ -22,15 +22,34 @@ PROJECT_FILES = [
     "plots/seeds/.gitkeep",
 ]
 
-# In-process tests use TensorFlow in whatever order pytest collects them: give it params.yaml's
-# numerics (oneDNN, thread pools, op determinism) before any of them starts its runtime, as the
-# stages do before they compute anything.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from stages.training import numerics  # noqa: E402
 
-numerics.configure(yaml.safe_load((ROOT / "params.yaml").read_text())["numerics"])
+
+# --- tiers: a test that imports TensorFlow in-process is marked `tensorflow` ------------------
+
+_TF_BEFORE = pytest.StashKey[bool]()  # was TensorFlow imported before this test?
+
+
+def pytest_runtest_setup(item):
+    """Before the first `tensorflow` test, give TensorFlow params.yaml's numerics (oneDNN, thread
+    pools, op determinism), as the stages do before they compute anything; the other tests, the
+    fast tier (`make test-fast`), never import it."""
+    item.stash[_TF_BEFORE] = "tensorflow" in sys.modules
+    if item.get_closest_marker("tensorflow") and not item.stash[_TF_BEFORE]:
+        from stages.training import numerics
+
+        numerics.configure(yaml.safe_load((ROOT / "params.yaml").read_text())["numerics"])
+
+
+def pytest_runtest_teardown(item):
+    if (
+        not item.stash.get(_TF_BEFORE, True)
+        and "tensorflow" in sys.modules
+        and not item.get_closest_marker("tensorflow")
+    ):
+        pytest.fail(f"{item.nodeid} imports TensorFlow: mark it @pytest.mark.tensorflow")
 
 
 def mnist_source() -> str:

@@ -40,6 +40,7 @@ def test_importing_the_stages_loads_no_tensorflow():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.tensorflow  # in a subprocess
 def test_train_and_evaluate_get_the_same_settings_from_params():
     for stage in ("train", "evaluate"):
         code = (
@@ -57,6 +58,7 @@ def test_train_and_evaluate_get_the_same_settings_from_params():
         assert record["device"] == "cpu" and record["cpu"]
 
 
+@pytest.mark.tensorflow  # in a subprocess
 def test_tensorflow_imported_first_with_other_settings_is_refused():
     code = (
         "import os; os.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'; import tensorflow; "
@@ -93,6 +95,7 @@ def test_params_versions_are_the_pinned_ones():
         assert str(NUMERICS[key]) == pins[key], f"params.yaml numerics.{key} != requirements.txt"
 
 
+@pytest.mark.tensorflow  # in a subprocess
 def test_the_instruction_set_cap_comes_from_params_whatever_the_environment():
     code = (
         "import json, os; from stages.common.layout import load_params; from stages.training import numerics; "
@@ -149,6 +152,7 @@ def _tiny_fit(cap: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.tensorflow  # in a subprocess
 @pytest.mark.skipif("avx512f" not in all_cpu_flags(), reason="the CPU has no kernels above the cap")
 def test_the_cap_gives_other_numbers_than_the_cpus_own_kernels_and_the_same_every_time():
     """Why the cap is a numerics key: on an AVX-512 CPU the uncapped kernels compute other weights."""

@@ -535,6 +535,7 @@ def two_commits(tmp_path_factory) -> Path:
     return repo
 
 
+@pytest.mark.slow  # the real dvc CLI in a git repo: not in `make test-fast`
 @needs_tools
 def test_cli_prints_the_changed_runs_p_value_and_collapses_the_others(two_commits):
     text = report(two_commits, "--base", "HEAD~1").stdout
@@ -551,6 +552,7 @@ def test_cli_prints_the_changed_runs_p_value_and_collapses_the_others(two_commit
     assert comment.NO_BASE_STUDY not in text
 
 
+@pytest.mark.slow  # the real dvc CLI in a git repo: not in `make test-fast`
 @needs_tools
 def test_cli_out_file_and_head_option(two_commits):
     work = preds("work", a=A_HEAD, b=wrong_on(3), c=wrong_on(14))  # uncommitted: c breaks 10 more
@@ -568,6 +570,7 @@ def test_cli_out_file_and_head_option(two_commits):
         shutil.rmtree(two_commits / "out", ignore_errors=True)
 
 
+@pytest.mark.slow  # the real dvc CLI in a git repo: not in `make test-fast`
 @needs_tools
 def test_cli_base_before_the_study(tmp_path):
     repo = new_repo(tmp_path / "repo")
@@ -582,6 +585,7 @@ def test_cli_base_before_the_study(tmp_path):
     assert "McNemar p" not in text
 
 
+@pytest.mark.slow  # the real dvc CLI in a git repo: not in `make test-fast`
 @needs_tools
 def test_cli_malformed_predictions_is_a_clear_error(two_commits):
     path = two_commits / "plots" / "study" / "predictions.csv"
@@ -594,6 +598,7 @@ def test_cli_malformed_predictions_is_a_clear_error(two_commits):
     assert f"{path}, line 3: 'x' is not a class index" in done.stderr
 
 
+@pytest.mark.slow  # the real dvc CLI in a git repo: not in `make test-fast`
 @needs_tools
 def test_cli_unknown_base_is_a_clear_error(two_commits):
     done = report(two_commits, "--base", "no-such-branch", check=False)

@@ -34,12 +34,17 @@ def arrays():
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
+def data(subset: int, validation: str, val_size: int, test_subset: int) -> dict:
+    """A `data` section."""
+    return {"subset": subset, "validation": validation, "val_size": val_size, "test_subset": test_subset}
+
+
 def ids(pair) -> list[int]:
     return pair[0][:, 0, 0].astype(int).tolist()
 
 
 def test_holdout_is_the_last_images_and_never_trained_on(arrays):
-    s = split(arrays, subset=0, validation="holdout", val_size=20, test_subset=0)
+    s = split(arrays, data(0, "holdout", 20, 0))
     assert ids(s["val"]) == list(range(80, 100))
     assert ids(s["train"]) == list(range(80))
     assert not set(ids(s["train"])) & set(ids(s["val"]))
@@ -50,31 +55,31 @@ def test_holdout_is_the_last_images_and_never_trained_on(arrays):
 
 
 def test_subset_takes_the_first_of_the_pool_and_keeps_the_holdout(arrays):
-    s = split(arrays, subset=30, validation="holdout", val_size=20, test_subset=0)
+    s = split(arrays, data(30, "holdout", 20, 0))
     assert ids(s["train"]) == list(range(30))
     assert ids(s["val"]) == list(range(80, 100))  # same holdout as without a subset
-    full_pool = split(arrays, subset=80, validation="holdout", val_size=20, test_subset=0)
+    full_pool = split(arrays, data(80, "holdout", 20, 0))
     assert ids(full_pool["train"]) == list(range(80))
 
 
 def test_test_protocol_trains_on_everything_and_validates_on_test(arrays):
-    s = split(arrays, subset=0, validation="test", val_size=20, test_subset=0)  # val_size ignored
+    s = split(arrays, data(0, "test", 20, 0))  # val_size ignored
     assert ids(s["train"]) == list(range(100))
     assert ids(s["val"]) == ids(s["test"]) == list(range(200, 230))
-    assert ids(split(arrays, 100, "test", 20, 0)["train"]) == list(range(100))
-    assert ids(split(arrays, 7, "test", 20, 0)["train"]) == list(range(7))
+    assert ids(split(arrays, data(100, "test", 20, 0))["train"]) == list(range(100))
+    assert ids(split(arrays, data(7, "test", 20, 0))["train"]) == list(range(7))
 
 
 def test_test_subset(arrays):
-    s = split(arrays, subset=0, validation="holdout", val_size=20, test_subset=5)
+    s = split(arrays, data(0, "holdout", 20, 5))
     assert ids(s["test"]) == list(range(200, 205))
     assert ids(s["val"]) == list(range(80, 100))  # the holdout is not cut by test_subset
-    assert ids(split(arrays, 0, "test", 20, 5)["val"]) == list(range(200, 205))
+    assert ids(split(arrays, data(0, "test", 20, 5))["val"]) == list(range(200, 205))
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [  # the validator's rules (stages.params.sections.data_errors), on these arrays' sizes
+    [  # the validator's rules (stages.params.schema.data_errors), on these arrays' sizes
         (
             {"subset": 81},
             "data: subset 81 is larger than the training pool; allowed: 0 <= subset <= 80 "
@@ -97,13 +102,13 @@ def test_test_subset(arrays):
 def test_split_errors(arrays, kwargs, message):
     args = {"subset": 0, "validation": "holdout", "val_size": 20, "test_subset": 0, **kwargs}
     with pytest.raises(ValueError) as raised:
-        split(arrays, **args)
+        split(arrays, args)
     assert str(raised.value).startswith(message)
 
 
 def test_split_lists_every_broken_rule(arrays):
     with pytest.raises(ValueError) as raised:
-        split(arrays, subset=-1, validation="holdout", val_size=100, test_subset=31)
+        split(arrays, data(-1, "holdout", 100, 31))
     message = str(raised.value)
     for culprit in ("data: subset -1 is", "data: val_size 100 is", "data: test_subset 31 is"):
         assert culprit in message, culprit
@@ -126,15 +131,17 @@ def test_split_lists_every_broken_rule(arrays):
             "data: subset 50001 is larger than the training pool; allowed: 0 <= subset <= 50000 "
             "(60000 training images - val_size 10000 held out)",
         ),
-        (None, "data: expected a mapping like {subset: 0, validation: holdout, ...}, got null"),
+        (
+            None,
+            "data: expected a mapping like {subset: ..., validation: ..., val_size: ..., test_subset: ...}, got null",
+        ),
     ],
 )
-def test_data_params_are_checked_by_the_validator_s_rules_before_mnist_is_read(data, message):
+def test_data_section_errors_on_mnist_sized_arrays(data, message):
+    x_train, x_test = np.zeros(60000, np.uint8), np.zeros(10000, np.uint8)
     with pytest.raises(ValueError) as raised:
-        prepare.data_params({"data": data})
-    assert str(raised.value).endswith(f"params.yaml: {message}")
-    with pytest.raises(ValueError, match="missing section 'data'"):
-        prepare.data_params({"train": {}})
+        split({"x_train": x_train, "y_train": x_train, "x_test": x_test, "y_test": x_test}, data)
+    assert str(raised.value) == message
 
 
 # main() on the real data

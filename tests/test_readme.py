@@ -75,9 +75,10 @@ def test_the_table_lists_every_architecture_in_params_order():
 def test_our_figures_are_the_committed_metrics(column, number):
     _, rows = results_table()
     for arch, row in rows.items():
-        if row[column] == DASH:
-            continue
         path = PREVIOUS_RUN / "metrics" / f"{arch}.json"
+        if row[column] == DASH:  # only while the run has not finished
+            assert not path.exists(), f"README shows {DASH} as {column} of {arch}, but {path.name} is committed"
+            continue
         assert path.exists(), f"README gives {column} of {arch} but {path.name} is not committed"
         assert row[column] == number(json.loads(path.read_text())), f"{arch}: {column}"
 
@@ -94,7 +95,10 @@ def test_the_notebook_protocol_figures_are_its_committed_report():
     _, rows = results_table()
     for arch, row in rows.items():
         quoted = [row["Notebook's protocol, ours, last epoch (%)"], row["Notebook's protocol − notebook (points)"]]
-        if quoted == [DASH, DASH]:
+        if quoted == [DASH, DASH]:  # only while the run has not finished
+            assert arch not in reproduction, (
+                f"README shows {DASH} for {arch}'s notebook's protocol, its report does not"
+            )
             continue
         assert arch in reproduction, (
             f"README quotes the notebook's protocol for {arch}, {NOTEBOOK_PROTOCOL_SUMMARY.relative_to(ROOT)} does not"
@@ -149,6 +153,7 @@ def test_the_retrained_seed_0_runs_reproduce_the_reference_run():
     reference run's test predictions byte for byte and its histories to the last printed digit
     but for KNOWN_HISTORY_DIFFERENCES; every seed-0 record on main shows it."""
     records = [d for d in (ROOT / "metrics" / "record").glob("*") if (PREVIOUS_RUN / "plots" / d.name).is_dir()]
+    assert sorted(d.name for d in records) == sorted(load_params()["architectures"])  # a glob that finds nothing fails
     for record in records:
         reference = PREVIOUS_RUN / "plots" / record.name
         assert (record / "confusion.csv").read_bytes() == (reference / "confusion.csv").read_bytes(), record.name

@@ -78,6 +78,7 @@ def synthetic_params(extra_seeds=(1, 2)) -> dict:
     params["train"].update(epochs=3, seed=0, extra_seeds=list(extra_seeds))
     params["report"] = {
         "alpha": 0.05,
+        "margin": 0.1,
         "reproduction_tolerance": 0.003,
         "comparisons": [
             {
@@ -708,9 +709,9 @@ def test_protocol_states_the_training_data_as_prepare_splits_it(validation, subs
     params = {"data": data, "train": {"seed": 0, "epochs": 3}}
     lines = conclusions.protocol(params, {})
     assert f"- Training data (`data.subset`): {expected}" in lines
-    # what stages/mnist/splits.py does with those params, on 100 training images numbered 0..99
+    # what stages.mnist.splits.split does with those params, on 100 training images numbered 0..99
     images = np.arange(100)
-    splits = split({"x_train": images, "y_train": images, "x_test": images[:10], "y_test": images[:10]}, **data)
+    splits = split({"x_train": images, "y_train": images, "x_test": images[:10], "y_test": images[:10]}, data)
     train, val = splits["train"][0], splits["val"][0]
     assert list(train) == list(range(subset or (70 if validation == "holdout" else 100)))  # the first N
     if validation == "holdout":

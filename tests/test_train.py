@@ -1,4 +1,4 @@
-"""stages.train.train() and stages.training.resume.ResumeState, in-process, on a few hundred real MNIST images.
+"""stages.training.loop.train() and stages.training.resume.ResumeState, in-process, on a few hundred real MNIST images.
 
 Every run uses a tiny architecture (with dropout, so the per-epoch reseeding matters) and a
 *misleading* validation set: 30% of its images carry their true label and 70% the next digit's.
@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import require_mnist
+
+pytestmark = pytest.mark.tensorflow
 
 N_TRAIN, N_VAL, EPOCHS = 256, 200, 3
 TRUE_LABEL_SHARE = 0.3

@@ -1,16 +1,16 @@
 """The train, val and test splits of MNIST, as params.yaml `data` says.
 
-The `data` rules are those of the validator (`stages.params.sections.data_errors`),
-checked here against the sizes of the arrays actually cut.
+The `data` rules are the validator's (`stages.params.schema.data_errors`), checked here
+once, against the sizes of the arrays actually cut.
 """
 
 from __future__ import annotations
 
-from stages.params.sections import data_errors, training_pool
+from stages.params.schema import data_errors, training_pool
 
 
-def split(arrays: dict, subset: int, validation: str, val_size: int, test_subset: int) -> dict[str, tuple]:
-    """The train, val and test (x, y) pairs of the `data` params (slices of `arrays`).
+def split(arrays: dict, data) -> dict[str, tuple]:
+    """The train, val and test (x, y) pairs of the `data` section (slices of `arrays`).
 
     holdout: val is the last `val_size` training images and the pool the others, so the
     holdout does not move with `subset`. test (the notebook's protocol): the pool is every
@@ -18,14 +18,13 @@ def split(arrays: dict, subset: int, validation: str, val_size: int, test_subset
     """
     x, y = arrays["x_train"], arrays["y_train"]
     x_test, y_test = arrays["x_test"], arrays["y_test"]
-    data = {"subset": subset, "validation": validation, "val_size": val_size, "test_subset": test_subset}
     errors = data_errors(data, train_size=len(x), test_size=len(x_test))
     if errors:
         raise ValueError("; ".join(errors))
 
-    end = test_subset or len(x_test)
+    end = data["test_subset"] or len(x_test)
     test = (x_test[:end], y_test[:end])
-    pool, _ = training_pool(validation, val_size, len(x))
-    val = (x[pool:], y[pool:]) if validation == "holdout" else test
-    end = subset or pool
+    pool, _ = training_pool(data["validation"], data["val_size"], len(x))
+    val = (x[pool:], y[pool:]) if data["validation"] == "holdout" else test
+    end = data["subset"] or pool
     return {"train": (x[:end], y[:end]), "val": val, "test": test}

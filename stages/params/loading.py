@@ -1,6 +1,6 @@
 """Strict loading of params.yaml for the validator: every problem as a ParamsError that
 names the file, and line where it can (unreadable file, invalid YAML, duplicate keys,
-no mapping at the top)."""
+no mapping at the top). The YAML reader is the stages' own (`layout.read_yaml`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from stages.common.layout import PARAMS_FILE, read_yaml
+from stages.common.layout import read_yaml
 from stages.params.checks import found, show
-from stages.params.sections import SECTIONS
+from stages.params.schema import SECTIONS
 
 
 class ParamsError(Exception):
@@ -33,13 +33,6 @@ def display(path: Path | str) -> str:
         return str(path)
 
 
-def _yaml_error(name: str, error: yaml.YAMLError) -> str:
-    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
-    if mark is not None and problem:
-        return f"{name}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {' '.join(problem.split())}"
-    return f"{name}: invalid YAML: {' '.join(str(error).split())}"
-
-
 def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
     """The params of `path` and its duplicate-key errors; ParamsError if the file is
     unreadable, unparsable or not a mapping."""
@@ -49,7 +42,9 @@ def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
     except OSError as error:
         raise ParamsError([f"{name}: cannot read: {error.strerror or error}"]) from None
     except yaml.YAMLError as error:
-        raise ParamsError([_yaml_error(name, error)]) from None
+        mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None and problem else name
+        raise ParamsError([f"{where}: invalid YAML: {' '.join(str(problem or error).split())}"]) from None
     duplicates = [
         f"{name}:{d.line}: duplicate key {show(d.key)} (first on line {d.first_line}); "
         "YAML would silently keep only the last one"
@@ -59,13 +54,3 @@ def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
         what = "an empty file" if params is None else found(params)
         raise ParamsError(duplicates + [f"{name}: expected a mapping with sections {', '.join(SECTIONS)}, got {what}"])
     return params, duplicates
-
-
-def load_params_strict(path: Path | str = PARAMS_FILE) -> dict:
-    """Read params.yaml like `layout.load_params`, but refuse duplicate mapping keys
-    anywhere (DuplicateKeyError, naming each key and line); unreadable, unparsable or
-    non-mapping files raise a ParamsError naming the file."""
-    params, duplicates = load_with_duplicates(path)
-    if duplicates:
-        raise DuplicateKeyError(duplicates)
-    return params

@@ -18,7 +18,7 @@ import yaml
 from stages.common import layout
 from stages.common.atomic import read_json
 from stages.common.records import record_files
-from stages.params.report import report_errors
+from stages.params.schema import report_errors
 
 NOTEBOOK_FILE = layout.CODE_ROOT / "reference" / "notebook.yaml"  # one notebook for every pipeline
 CLASSES = 10  # MNIST's digits: a label outside 0-9 is a broken file

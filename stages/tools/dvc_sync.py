@@ -28,6 +28,7 @@ from stages.common.records import RECORD_DIRNAME, copy_command, record_files, so
 from stages.model.layers import as_pair, resolved_arguments
 from stages.model.shapes import layer_shapes
 from stages.tools.dvc_plots import errors, overlays, plots
+from stages.train import TRAINED_BY
 
 HEADER = (
     "# Generated from params.yaml by `python -m stages.tools.dvc_sync`: edit stages/tools/dvc_sync.py\n"
@@ -70,15 +71,15 @@ MAIN = Pipeline()
 # images, the test set as validation set, one seed. `make run` leaves it out (`make run-notebook`).
 NOTEBOOK = Pipeline("notebook", (("data", {"validation": "test"}), ("train", {"extra_seeds": []})), (("seeds", {}),))
 PIPELINES = (MAIN, NOTEBOOK)
-DVC_FILE = MAIN.path("dvc.yaml")
 PARAMS_HEADER = (
     "# Generated from ../params.yaml by `python -m stages.tools.dvc_sync` with the notebook's protocol\n"
     "# (data.validation: test, one seed): edit ../params.yaml or stages/tools/dvc_sync.py, not this file.\n"
 )
 
-STAMP = "data/params_checked.txt"
-# Only the train keys that change what is trained: adding an extra seed must not retrain the main runs.
-TRAIN_PARAMS = ["train.epochs", "train.batch_size", "train.restore_best", "train.monitor", "model"]
+STAMP = layout.PARAMS_CHECKED_FILE.relative_to(layout.ROOT).as_posix()  # relative to each pipeline's folder
+# Only the train keys that change what is trained (train.TRAINED_BY): adding an extra seed must not
+# retrain the main runs. `model` goes before eval_batch_size, where dvc.yaml has always had it.
+TRAIN_PARAMS = [*(f"train.{key}" for key in TRAINED_BY if key != "eval_batch_size"), "model", "train.eval_batch_size"]
 NO_CACHE = {"cache": False}
 
 
@@ -94,7 +95,7 @@ def _train_stage(key: str, seed_arg: str, run: str, prefix: str, seed_param: lis
     return {
         "cmd": f"{pipe.python} -m stages.train {key}{seed_arg}",
         "deps": [STAMP, "data/prepared/train.npz", "data/prepared/val.npz", *code_deps("stages.train", up=pipe.up)],
-        "params": [f"architectures.{key}", *seed_param, *TRAIN_PARAMS, "train.eval_batch_size", "numerics"],
+        "params": [f"architectures.{key}", *seed_param, *TRAIN_PARAMS, "numerics"],
         "outs": [
             f"models/{prefix}{run}.keras",
             f"plots/{prefix}{run}/history.csv",

@@ -1,0 +1,74 @@
+"""The test tiers: `make test-fast` (`-m "not slow and not tensorflow"`) runs every test that
+carries neither marker and imports no TensorFlow; `make test` (CI) runs them all."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The marker expression of the Makefile's test-fast target
+FAST = re.search(r'^test-fast:.*\n\tpython -m pytest -q -m "([^"]+)"', (ROOT / "Makefile").read_text(), re.M).group(1)
+TIERS = ("slow", "tensorflow")
+
+# Collects in a fresh interpreter and prints one line per test: its id and its tier markers,
+# then whether collecting imported TensorFlow.
+COLLECT = """
+import sys, pytest
+class Spy:
+    def pytest_collection_finish(self, session):
+        for item in session.items:
+            marks = sorted({m.name for m in item.iter_markers()} & {"slow", "tensorflow"})
+            print("ITEM", item.nodeid, ",".join(marks), sep="\t")
+        print("TENSORFLOW", "tensorflow" in sys.modules)
+sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *sys.argv[1:]], plugins=[Spy()]))
+"""
+
+
+def collect(*args: str) -> tuple[dict[str, set], bool]:
+    """{test id: its tier markers} of a collection with `args`, and whether it imported TensorFlow."""
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECT, *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    items = {}
+    for line in lines:
+        if line.startswith("ITEM\t"):
+            _, test, marks = line.split("\t")
+            items[test] = set(filter(None, marks.split(",")))
+    return items, "TENSORFLOW True" in lines
+
+
+def test_the_fast_tier_is_every_test_without_a_tier_marker():
+    everything, _ = collect()
+    fast, imported_tensorflow = collect("-m", FAST)
+    unmarked = {test for test, marks in everything.items() if not marks}
+    assert set(fast) == unmarked
+    counts = {tier: sum(tier in marks for marks in everything.values()) for tier in TIERS}
+    both = sum(marks == set(TIERS) for marks in everything.values())
+    assert len(fast) + counts["slow"] + counts["tensorflow"] - both == len(everything)
+    assert len(fast) > 0 and counts["slow"] > 0 and counts["tensorflow"] > 0
+    assert not imported_tensorflow  # no test module imports it at collection
+
+
+def test_an_unmarked_test_that_imports_tensorflow_fails(tmp_path):
+    """conftest.py fails a test that imports TensorFlow without the marker, so the fast tier
+    stays free of it (a stub module stands in for TensorFlow: no seconds spent importing it)."""
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "tensorflow.py").write_text("")
+    test = "def test_plain():\n    pass\n\n\ndef test_uses_tf():\n    import tensorflow  # noqa\n"
+    (tmp_path / "test_example.py").write_text(test)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", FAST, "test_example.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "2 passed, 1 error" in result.stdout  # test_uses_tf passes, then errors at teardown
+    assert "test_example.py::test_uses_tf imports TensorFlow: mark it @pytest.mark.tensorflow" in result.stdout
