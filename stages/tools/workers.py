@@ -30,6 +30,7 @@ run-cache: run the command again and it trains only the rest.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,7 @@ import sys
 import time
 
 from stages.common import layout
+from stages.study_runs import study_runs
 
 THREADS_KEY = "numerics.threads"
 UNFINISHED = {"Queued", "Running"}
@@ -55,16 +57,29 @@ def threads_per_worker(jobs: int, cores: int) -> int:
     return max(1, cores // jobs)
 
 
+def stage_name(kind: str, run: layout.RunPaths) -> str:
+    """The dvc.yaml stage of `kind` ("train", "evaluate", "record") that makes `run`: DVC names
+    the items of `stages.tools.dvc_sync`'s foreach (main runs) and matrix (extra seeds) so."""
+    return f"{kind}@{run.arch}" if run.seed is None else f"{kind}_seed@{run.arch}-{run.seed}"
+
+
 def run_targets(params: dict) -> list[str]:
-    """The last stage of every training run, in params order: main runs, then extra seeds."""
-    archs = list(params["architectures"])
-    seeds = params["train"].get("extra_seeds") or []
-    return [f"evaluate@{arch}" for arch in archs] + [f"evaluate_seed@{arch}-{seed}" for arch in archs for seed in seeds]
+    """The last stage of every run of `stages.study_runs`, in its order."""
+    return [stage_name("evaluate", run) for run in study_runs(params)]
 
 
-def experiment_name(token: str, target: str) -> str:
-    """A git-ref-safe experiment name: `workers-<token>-<stage item>`."""
-    return f"workers-{token}-" + target.split("@", 1)[1]
+def experiment_name(token: str, run: layout.RunPaths) -> str:
+    """A git-ref-safe experiment name: `workers-<token>-<run name>`."""
+    return f"workers-{token}-{run.name}"
+
+
+def run_of_experiment(name: str, runs: list):
+    """The run (a RunPaths, or an object with `.paths`) that `experiment_name` named `name`, or None."""
+    prefix, token, rest = (name.split("-", 2) + ["", ""])[:3]
+    for run in runs:
+        if prefix == "workers" and token.isdigit() and rest == getattr(run, "paths", run).name:
+            return run
+    return None
 
 
 def set_threads(threads: int, path=layout.PARAMS_FILE) -> bool:
@@ -92,17 +107,16 @@ def dvc(*args: str, capture: bool = False, check: bool = True) -> subprocess.Com
     return result
 
 
-def queue_statuses() -> tuple[dict[str, str], int]:
-    """`dvc queue status` as {experiment name: status} and the number of live workers."""
-    out = dvc("queue", "status", capture=True).stdout
-    statuses, workers = {}, 0
-    for line in out.splitlines():
-        words = line.split()
-        if line.startswith("Worker status:"):
-            workers = int(words[2]) + int(words[4])  # "Worker status: 1 active, 0 idle"
-        elif len(words) >= 3 and words[-1] in UNFINISHED | {"Success", "Failed", "Unknown"}:
-            statuses[words[1]] = words[-1]
-    return statuses, workers
+def queue_statuses() -> dict[str, str]:
+    """{experiment name: Queued | Running | Success | Failed} of HEAD's experiments, from
+    `dvc exp show --json` (`dvc queue status` has no machine-readable form)."""
+    shown = json.loads(dvc("exp", "show", "--json", "--hide-workspace", capture=True).stdout or "[]")
+    return {
+        exp["name"]: str((exp.get("executor") or {}).get("state") or "success").capitalize()
+        for baseline in shown
+        for exp in baseline.get("experiments") or []
+        if exp.get("name")
+    }
 
 
 def untracked_files() -> list[str]:
@@ -116,11 +130,12 @@ def untracked_files() -> list[str]:
     return out.split()
 
 
-def queue_runs(targets: list[str], token: str, threads: int, names: list[str]) -> None:
-    """Queue one experiment per target, appending each name as soon as it is queued (so that
+def queue_runs(runs: list[layout.RunPaths], token: str, threads: int, names: list[str]) -> None:
+    """Queue one experiment per run, appending each name as soon as it is queued (so that
     Ctrl-C while queueing still removes the ones already there)."""
-    for target in targets:
-        name = experiment_name(token, target)
+    for run in runs:
+        name = experiment_name(token, run)
+        target = stage_name("evaluate", run)
         dvc("exp", "run", "--queue", "-n", name, "-S", f"{THREADS_KEY}={threads}", target, capture=True)
         names.append(name)
     print(f"workers: queued {len(names)} experiments: {', '.join(names)}", flush=True)
@@ -130,7 +145,7 @@ def wait(names: list[str], poll_seconds: float, idle_polls: int = 6) -> dict[str
     """Poll the queue until none of `names` is queued or running; returns their statuses."""
     last, without_workers = None, 0
     while True:
-        statuses, workers = queue_statuses()
+        statuses = queue_statuses()
         ours = {name: statuses.get(name, "Unknown") for name in names}
         counts = {
             state: sum(1 for s in ours.values() if s == state) for state in ("Success", "Failed", "Running", "Queued")
@@ -141,12 +156,10 @@ def wait(names: list[str], poll_seconds: float, idle_polls: int = 6) -> dict[str
             last = summary
         if not any(status in UNFINISHED for status in ours.values()):
             return ours
-        without_workers = without_workers + 1 if workers == 0 else 0
+        # queued runs and none running, poll after poll: the workers are gone
+        without_workers = without_workers + 1 if counts["Running"] == 0 else 0
         if without_workers >= idle_polls:
-            raise WorkersError(
-                "the DVC queue has no workers left but runs are still queued or "
-                "running (workers killed?): see `dvc queue status`"
-            )
+            raise WorkersError("the DVC queue runs none of the queued runs (workers killed?): see `dvc queue status`")
         time.sleep(poll_seconds)
 
 
@@ -158,7 +171,7 @@ def log_tail(name: str) -> str:
 
 def stop_runs(names: list[str]) -> None:
     """Take our queued runs off the queue, kill our running ones, stop the workers."""
-    statuses, _ = queue_statuses()
+    statuses = queue_statuses()
     queued = [n for n in names if statuses.get(n) == "Queued"]
     running = [n for n in names if statuses.get(n) == "Running"]
     if queued:
@@ -170,7 +183,7 @@ def stop_runs(names: list[str]) -> None:
 
 def remove_experiments(names: list[str]) -> None:
     """Forget what we queued: finished experiments' refs and every queue entry of ours."""
-    statuses, _ = queue_statuses()
+    statuses = queue_statuses()
     succeeded = [n for n in names if statuses.get(n) == "Success"]
     others = [n for n in names if n in statuses and n not in succeeded]
     if succeeded:
@@ -235,7 +248,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     names: list[str] = []
     try:
-        statuses, _ = queue_statuses()
+        statuses = queue_statuses()
         busy = sorted(n for n, s in statuses.items() if s in UNFINISHED)
         if busy:
             raise WorkersError(
@@ -255,8 +268,8 @@ def main(argv=None) -> int:
             print(f"workers: params.yaml: {THREADS_KEY} set to {threads} ({args.jobs} workers)", flush=True)
         dvc("repro", "prepare")
 
-        targets = run_targets(layout.load_params())
-        queue_runs(targets, f"{int(time.time()) % 10**6:06d}", threads, names)
+        runs = study_runs(layout.load_params())
+        queue_runs(runs, f"{int(time.time()) % 10**6:06d}", threads, names)
         dvc("queue", "start", "-j", str(args.jobs))
         final = wait(names, args.poll)
         failed = [n for n, s in final.items() if s != "Success"]
