@@ -70,8 +70,7 @@ def read_run(run: Run, folder: Path, now: float) -> None:
         return
     if record is None and (record := _json(records.record_files(folder, run.paths)["train_info"])):
         run.note = "only its record here (dvc pull for the rest)"
-    if record is not None:
-        run.done, run.seconds = int(record.get("epochs", 0)), record.get("train_seconds")
+    run.done, run.seconds = int((record or {}).get("epochs", 0)), (record or {}).get("train_seconds")
 
 
 def changes(entries: list) -> list[str]:
@@ -183,11 +182,7 @@ def status(folder: Path, now: float | None = None) -> str:
         rate = f"{r.seconds / r.done:.1f}" if r.seconds and r.done else ""
         table.add_row([r.paths.name, r.state, epoch, rate, hours(r.left) if r.left else "", r.note[:60]])
     counts = ", ".join(f"{sum(r.state == s for r in runs)} {s}" for s in ("done", "training", "stale"))
-    left = (
-        f"≈ {hours(total)} h:mm" + (f" ({parallel} at a time)" if parallel > 1 else "")
-        if total is not None
-        else "unknown"
-    )
+    left = "unknown" if total is None else f"≈ {hours(total)} h:mm" + f" ({parallel} at a time)" * (parallel > 1)
     unknown = f"\n{UNKNOWN} (dvc status: {dvc})" if isinstance(dvc, str) else ""
     return f"{table}\n{counts} of {len(runs)} runs; time left {left}{unknown}"
 
