@@ -281,7 +281,9 @@ def test_server_gone_mid_push_then_a_rerun_completes_and_restores(study, s3, tmp
 
 def test_the_workflow_matrix_lists_every_run_and_the_runner_as_json(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"architectures": {"a": {}, "b": {}}, "train": {"seed": 0, "extra_seeds": [1, 2]}}))
+    params.write_text(
+        yaml.safe_dump({"architectures": {"a": {}, "b": {}}, "train": {"seed": 0, "extra_seeds": [1, 2]}})
+    )
 
     def matrix(runner: str) -> subprocess.CompletedProcess:
         return subprocess.run(

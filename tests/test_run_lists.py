@@ -8,13 +8,13 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_progress import fake_dvc, run_status
 
 from stages.common import layout
 from stages.study_runs import study_runs
@@ -88,21 +88,9 @@ def test_the_queued_experiments_map_back_to_the_study_runs(case):
 
 
 def test_status_lists_the_study_runs(case, tmp_path):
-    params, names, folder = case
+    _, names, folder = case
     (folder / ".dvc").mkdir()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "dvc").write_text("#!/bin/sh\necho '{}'\n")  # nothing stale, no experiments
-    (bin_dir / "dvc").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    out = subprocess.run(
-        [sys.executable, "-m", "stages.tools.progress", "--root", str(folder)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_status(folder, fake_dvc(tmp_path, {}, []))  # nothing stale, no experiments
     rows = [line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")]
     assert rows[1:] == names
 
