@@ -302,7 +302,7 @@ def fake_dvc(folder: Path, script: str) -> dict:
     """An environment whose `dvc` is `script` (sh), with this venv's python for the scripts' helpers."""
     (folder / "dvc").write_text("#!/bin/sh\n" + script)
     (folder / "dvc").chmod(0o755)
-    return {"PATH": f"{folder}:{Path(sys.executable).parent}:/usr/bin:/bin"}
+    return {"PATH": f"{folder}:{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
 
 
 def test_the_worker_reproduces_the_evaluate_stage_of_each_run_it_is_given(tmp_path):

@@ -66,7 +66,7 @@ def read_run(run: Run, folder: Path, now: float) -> None:
         resume = _json(resume_file) or {}
         run.done = len(resume.get("history") or []) or max(len(history.read_text().splitlines()) - 1, 0)
         run.seconds = resume.get("seconds")
-        run.age = now - max(p.stat().st_mtime for p in (history, resume_file) if p.exists())
+        run.age = max(now - max(p.stat().st_mtime for p in (history, resume_file) if p.exists()), 0.0)
         return
     if record is None and (record := _json(records.record_files(folder, run.paths)["train_info"])):
         run.note = "only its record here (dvc pull for the rest)"

@@ -13,9 +13,9 @@
    N queue workers (`dvc queue start -j N`) and waits for them. Queued experiments run in
    copies under .dvc/tmp/exps/ that share this repository's DVC cache, so every stage they
    finish lands in the run-cache.
-4. `dvc repro` in the workspace: each finished stage is restored from the run-cache
-   ("Stage '...' is cached - skipping run, checking out outputs"), only the report runs, and
-   dvc.lock ends as if one `dvc repro` had trained everything.
+4. `dvc repro` in the workspace: each finished stage is restored from the run-cache, only the
+   report runs, and dvc.lock ends as if one `dvc repro` had trained everything. Whether a stage
+   ran instead is read from dvc.lock and the run-cache (`stages.tools.restored`).
 5. Removes the experiments it queued (their refs and queue entries), never others.
 
 Queued experiments see committed files and modified tracked ones, not untracked files
@@ -39,6 +39,7 @@ import time
 
 from stages.common import layout
 from stages.study_runs import study_runs
+from stages.tools import restored
 
 THREADS_KEY = "numerics.threads"
 UNFINISHED = {"Queued", "Running"}
@@ -193,30 +194,19 @@ def remove_experiments(names: list[str]) -> None:
 
 
 def run_workspace_repro(targets: list[str] | None) -> None:
+    """The final `dvc repro`; then which runs' stages it restored and which ran here, from dvc.lock
+    and the run-cache as data (`stages.tools.restored`)."""
     print("dvc repro in the workspace (finished stages come from the run-cache) ...", flush=True)
-    result = subprocess.run(
-        ["dvc", "repro", *(targets or [])],
-        cwd=layout.ROOT,
-        text=True,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    sys.stdout.write(result.stdout)
-    restored = result.stdout.count("is cached - skipping run")
-    trained = [
-        line
-        for line in result.stdout.splitlines()
-        if line.startswith("Running stage '") and ("'train" in line or "'evaluate" in line)
-    ]
-    print(
-        f"workers: {restored} stages restored from the run-cache; {len(trained)} training or "
-        f"evaluation stages ran in the workspace" + (f": {trained}" if trained else ""),
-        flush=True,
-    )
+    before = restored.snapshot(layout.ROOT)
+    result = subprocess.run(["dvc", "repro", *(targets or [])], cwd=layout.ROOT, env=ENV, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         raise WorkersError(f"`dvc repro` in the workspace exited {result.returncode} (output above)")
+    stages, ran, _ = restored.compare(before, layout.ROOT, study_runs(layout.load_params()))
+    print(
+        f"workers: {len(stages) - len(ran)} train/evaluate stages restored from the run-cache or up to date; "
+        f"{len(ran)} ran in the workspace" + (f": {', '.join(ran)}" if ran else ""),
+        flush=True,
+    )
 
 
 def _terminate(signum, frame):
@@ -234,7 +224,7 @@ def main(argv=None) -> int:
         default=None,
         help=f"cores to share among the workers (default: usable cores, {available_cores()} here)",
     )
-    parser.add_argument("--poll", type=float, default=10.0, help="seconds between `dvc queue status` polls")
+    parser.add_argument("--poll", type=float, default=10.0, help="seconds between polls of `dvc exp show --json`")
     parser.add_argument(
         "--final-targets",
         nargs="*",
