@@ -261,34 +261,47 @@ def test_status_is_under_200_lines():
 # --------------------------------------------------------------------------- a real repro
 
 
+def watch(project, process: subprocess.Popen, wanted, seconds: float = 900) -> str:
+    """`make status`'s main table, asked again and again while `process` runs, until `wanted(rows)`."""
+    deadline = time.time() + seconds
+    while process.poll() is None and time.time() < deadline:
+        out = project.run(f"{sys.executable} -m stages.tools.progress").stdout
+        if wanted(rows(out)):
+            return out
+        time.sleep(1)
+    return ""
+
+
+def background(project, command: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        command,
+        shell=True,
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 @pytest.mark.slow
 def test_status_during_and_after_a_real_repro(tmp_path):
     require_mnist()
     params = small_params(("conv2_k3", "conv3_k5_bn"), data={"subset": 3000}, train={"epochs": 3})
     project = make_project(tmp_path, params)
-    status = f"{sys.executable} -m stages.tools.progress"
-    repro = subprocess.Popen(
-        "dvc repro dvc.yaml", shell=True, cwd=project.path, env=project.env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        seen = ""
-        deadline = time.time() + 900
-        while repro.poll() is None and time.time() < deadline:
-            out = project.run(status).stdout
-            if "training" in {cells[0] for cells in rows(out).values()}:
-                seen = out
-                break
-            time.sleep(2)
+    repro = background(project, "dvc repro dvc.yaml")
+    try:  # a run training, past its first epoch: its speed and the time left are known
+        seen = watch(project, repro, lambda table: any(r[0] == "training" and r[2] for r in table.values()))
         print(f"during the repro:\n{seen}")
-        assert seen, "never saw a run training"
+        assert seen, "never saw a run training past its first epoch"
         states = {name: cells[0] for name, cells in rows(seen).items()}
         assert list(states) == ["conv2_k3", "conv3_k5_bn"] and "training" in states.values(), seen
-        assert "stale: unknown while a repro runs (dvc status: " in seen  # DVC holds the outputs it writes
+        assert "time left ≈ " in seen and "stale: unknown while a repro runs (dvc status: " in seen
     finally:
         log = repro.communicate(timeout=1800)[0]
     assert repro.returncode == 0, log[-3000:]
 
+    status = f"{sys.executable} -m stages.tools.progress"
     after = project.run(status).stdout
     print(f"after the repro:\n{after}")
     assert {name: cells[0] for name, cells in rows(after).items()} == {"conv2_k3": "done", "conv3_k5_bn": "done"}
@@ -298,6 +311,7 @@ def test_status_during_and_after_a_real_repro(tmp_path):
 
     params["architectures"]["conv2_k3"]["optimizer"]["rho"] = 0.9  # DVC's word: its stages changed
     project.write_params(params)
-    changed = rows(project.run(status).stdout)
-    assert changed["conv2_k3"][0] == "stale" and "param architectures.conv2_k3 modified" in changed["conv2_k3"][-1]
-    assert changed["conv3_k5_bn"][0] == "done"
+    changed = project.run(status).stdout
+    print(f"after a change to conv2_k3:\n{changed}")
+    assert rows(changed)["conv2_k3"][0] == "stale" and "param architectures.conv2_k3 modified" in changed
+    assert rows(changed)["conv3_k5_bn"][0] == "done"

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 import yaml
+from test_progress import background, watch
 
 from stages.common.layout import PARAMS_FILE, RunPaths
 from stages.tools import workers
@@ -90,11 +91,16 @@ def test_two_workers_then_the_workspace_repro_trains_nothing(tmp_path):
     require_mnist()
     project = make_project(tmp_path, small_params(ARCHS, data={"subset": 500}))
 
-    result = project.run(
-        "python -m stages.tools.workers --jobs 2 --cores 2 --poll 2",
-        timeout=3000,
-    )
-    out = result.stdout + result.stderr
+    workers = background(project, "python -m stages.tools.workers --jobs 2 --cores 2 --poll 2")
+    try:  # `make status` sees the runs training in the experiments' workspaces
+        seen = watch(
+            project, workers, lambda table: any(r[0] == "training" and "in experiment" in r[-1] for r in table.values())
+        )
+        print(f"status while the workers train:\n{seen}")
+        assert seen, "never saw a run training in an experiment"
+    finally:
+        out = workers.communicate(timeout=3000)[0]
+    assert workers.returncode == 0, out[-3000:]
 
     for arch in ARCHS:
         for stage in (f"train@{arch}", f"evaluate@{arch}"):
@@ -113,3 +119,13 @@ def test_two_workers_then_the_workspace_repro_trains_nothing(tmp_path):
     # Only its own experiments were created, and they are gone again.
     assert project.run("dvc exp list --all-commits").stdout.strip() == ""
     assert json.loads(project.run("dvc exp show --json --hide-workspace").stdout)[0]["experiments"] in (None, [])
+
+
+def test_waiting_ends_when_every_run_is_done_or_when_none_runs_for_too_long(monkeypatch):
+    polls = iter([{"a": "Queued", "b": "Running"}, {"a": "Running", "b": "Success"}, {"a": "Failed", "b": "Success"}])
+    monkeypatch.setattr(workers, "queue_statuses", lambda: next(polls))
+    assert workers.wait(["a", "b"], poll_seconds=0) == {"a": "Failed", "b": "Success"}
+
+    monkeypatch.setattr(workers, "queue_statuses", lambda: {"a": "Queued", "b": "Success"})
+    with pytest.raises(workers.WorkersError, match="runs none of the queued runs"):
+        workers.wait(["a", "b"], poll_seconds=0.01, idle_seconds=0.05)

@@ -142,9 +142,9 @@ def queue_runs(runs: list[layout.RunPaths], token: str, threads: int, names: lis
     print(f"workers: queued {len(names)} experiments: {', '.join(names)}", flush=True)
 
 
-def wait(names: list[str], poll_seconds: float, idle_polls: int = 6) -> dict[str, str]:
+def wait(names: list[str], poll_seconds: float, idle_seconds: float = 120) -> dict[str, str]:
     """Poll the queue until none of `names` is queued or running; returns their statuses."""
-    last, without_workers = None, 0
+    last, idle_since = None, None
     while True:
         statuses = queue_statuses()
         ours = {name: statuses.get(name, "Unknown") for name in names}
@@ -157,9 +157,9 @@ def wait(names: list[str], poll_seconds: float, idle_polls: int = 6) -> dict[str
             last = summary
         if not any(status in UNFINISHED for status in ours.values()):
             return ours
-        # queued runs and none running, poll after poll: the workers are gone
-        without_workers = without_workers + 1 if counts["Running"] == 0 else 0
-        if without_workers >= idle_polls:
+        # runs queued and none running for minutes (a worker takes the next one in seconds): the workers are gone
+        idle_since = (idle_since or time.time()) if counts["Running"] == 0 else None
+        if idle_since and time.time() - idle_since > idle_seconds:
             raise WorkersError("the DVC queue runs none of the queued runs (workers killed?): see `dvc queue status`")
         time.sleep(poll_seconds)
 
