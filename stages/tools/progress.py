@@ -1,19 +1,17 @@
-"""Where is my study? Every run of params.yaml (`stages.study_runs`): done, training (epoch k
-of n, seconds per epoch), waiting or stale, and the time the rest will take.
+"""Where is my study? Every run of params.yaml (`stages.study_runs`): done, training (epoch k of n,
+seconds per epoch), waiting or stale, and the time the rest will take.
 
     python -m stages.tools.progress [--root notebook]   # `make status`: both pipelines
 
-Staleness is DVC's word: `dvc status --json` on the pipeline's dvc.yaml. While a `dvc repro`
-writes the pipeline's outputs DVC answers no status, and the table says "stale: unknown while
-a repro runs" rather than guessing. Progress is the runs' own files: the train record
-`metrics/train/<run>.json` (or its committed copy under `metrics/record/`), the live history
-`plots/<run>/history.csv` (a row per finished epoch) and the resume state
-`.resume/<run>/state.json` (the seconds of those epochs). The runs of `make run JOBS=N` are
-DVC experiments: `dvc exp show --json` lists them, queued or running, and where each running
-one works; the same files are read there.
-
-Time left: each architecture's seconds per epoch (its measured runs), the median of those for
-one never measured, times the epochs each run has still to train, over the runs training at once.
+Staleness is DVC's word: `dvc status --json` on the pipeline's dvc.yaml. While a `dvc repro` writes the
+pipeline's outputs DVC answers no status, and the table says "stale: unknown while a repro runs" rather
+than guessing. Progress is the runs' own files: the train record `metrics/train/<run>.json` (or its
+committed copy under `metrics/record/`), the live history `plots/<run>/history.csv` (a row per finished
+epoch) and the resume state `.resume/<run>/state.json` (the seconds of those epochs). The runs of `make
+run JOBS=N` are DVC experiments: `dvc exp show --json` lists them, queued or running, and where each
+running one works; the same files are read there. Time left: each architecture's seconds per epoch (its
+measured runs; the median of those for one never measured) times the epochs each run has still to
+train, over the number of runs training at once.
 """
 
 from __future__ import annotations
@@ -49,10 +47,8 @@ class Run:
 
 def _json(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError) as error:  # (a file DVC deletes as we read it: run again)
         raise SystemExit(f"progress: {path}: not readable JSON ({error})") from None
 
 
@@ -123,9 +119,8 @@ def classify(run: Run, status: dict | str, exp: tuple | None, now: float) -> Non
     elif run.age is not None and run.age < max(RECENT, 3 * rate):
         run.state = "training"
     elif exp and exp[1] in ("queued", "success", "failed"):
-        run.note = {"queued": "queued", "success": "trained, restored at the end", "failed": "failed"}[exp[1]]
-        run.note += f" (experiment {exp[0]})"
         run.state = "done" if exp[1] == "success" else "waiting"
+        run.note = {"success": "trained, restored at the end"}.get(exp[1], exp[1]) + f" (experiment {exp[0]})"
     elif run.age is not None:
         run.note = f"interrupted: resumes after epoch {run.done}" if run.seconds is not None else "interrupted"
     elif run.seconds is not None:  # finished: DVC says whether it is today's
@@ -190,7 +185,11 @@ def status(folder: Path, now: float | None = None) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=Path("."), help="the pipeline's folder (default: here)")
-    print(status(parser.parse_args(argv).root))
+    root = parser.parse_args(argv).root
+    try:
+        print(status(root))
+    except (KeyError, TypeError, ValueError, OSError) as error:  # params.yaml or a run's file not as written
+        sys.exit(f"progress: {root.resolve()}: {type(error).__name__}: {error}")
     return 0
 
 
