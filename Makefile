@@ -27,7 +27,7 @@ run-notebook: $(VENV)/.installed  ## the notebook's protocol, 12 architectures, 
 status: $(VENV)/.installed  ## where the study is: done, training (epoch k of n), waiting; time left
 	python -m stages.tools.progress
 	@echo; echo "notebook/dvc.yaml (the notebook's protocol):"
-	cd notebook && PYTHONPATH=$(CURDIR) python -m stages.tools.progress
+	python -m stages.tools.progress --root notebook
 
 test: $(VENV)/.installed  ## the full suite, as CI runs it (10-15 minutes)
 	python -m pytest -q

@@ -281,7 +281,9 @@ def test_server_gone_mid_push_then_a_rerun_completes_and_restores(study, s3, tmp
 
 def test_the_workflow_matrix_lists_every_run_and_the_runner_as_json(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"architectures": {"a": {}, "b": {}}, "train": {"extra_seeds": [1, 2]}}))
+    params.write_text(
+        yaml.safe_dump({"architectures": {"a": {}, "b": {}}, "train": {"seed": 0, "extra_seeds": [1, 2]}})
+    )
 
     def matrix(runner: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -289,56 +291,84 @@ def test_the_workflow_matrix_lists_every_run_and_the_runner_as_json(tmp_path):
         )
 
     assert matrix('["self-hosted", "gpu"]').stdout == (
-        'runs=["a", "b", "a-seed1", "a-seed2", "b-seed1", "b-seed2"]\nrunner=["self-hosted", "gpu"]\n'
+        'runs=["a", "a-seed1", "a-seed2", "b", "b-seed1", "b-seed2"]\nrunner=["self-hosted", "gpu"]\n'
     )
     assert matrix("gpu").stdout.endswith('runner="gpu"\n')
     bad = matrix("[gpu")
     assert bad.returncode != 0 and bad.stdout == "" and "runner: '[gpu' is not valid JSON" in bad.stderr
 
 
+def fake_dvc(folder: Path, script: str) -> dict:
+    """An environment whose `dvc` is `script` (sh), with this venv's python for the scripts' helpers."""
+    (folder / "dvc").write_text("#!/bin/sh\n" + script)
+    (folder / "dvc").chmod(0o755)
+    return {"PATH": f"{folder}:{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+
+
 def test_the_worker_reproduces_the_evaluate_stage_of_each_run_it_is_given(tmp_path):
     """study-worker.sh's run names to DVC targets, with a `dvc` that records its arguments and fails."""
-    (tmp_path / "dvc").write_text('#!/bin/sh\necho "dvc $*" >> "$DVC_CALLS"\nexit 3\n')
-    (tmp_path / "dvc").chmod(0o755)
-    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "DVC_CALLS": str(tmp_path / "calls")}
-    result = subprocess.run(
-        ["bash", str(SCRIPTS / "study-worker.sh"), "conv2_k3", "conv3_k5_bn-seed12"],
-        cwd=tmp_path,
-        env=env,
-        text=True,
-        capture_output=True,
-    )
-    assert result.returncode == 3  # the failed `dvc repro` stops the script before any push
+    params = {"architectures": {"conv2_k3": {}, "conv3_k5_bn": {}}, "train": {"seed": 0, "extra_seeds": [12]}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**fake_dvc(tmp_path, 'echo "dvc $*" >> "$DVC_CALLS"\nexit 3\n'), "DVC_CALLS": str(tmp_path / "calls")}
+
+    def worker(*runs: str) -> subprocess.CompletedProcess:
+        script = ["bash", str(SCRIPTS / "study-worker.sh"), *runs]
+        return subprocess.run(script, cwd=tmp_path, env=env, text=True, capture_output=True)
+
+    assert worker("conv2_k3", "conv3_k5_bn-seed12").returncode == 3  # the failed `dvc repro` stops it before any push
     assert (tmp_path / "calls").read_text() == "dvc repro evaluate@conv2_k3 evaluate_seed@conv3_k5_bn-12\n"
+    unknown = worker("conv2_k3", "conv2_k3-seed7")
+    assert unknown.returncode != 0 and "study-targets: not a run of params.yaml: conv2_k3-seed7" in unknown.stderr
+    assert (tmp_path / "calls").read_text().count("repro") == 1  # nothing ran for the bad name
 
 
-CACHED = "Stage '{}' is cached - skipping run, checking out outputs"
+def entry(outs: dict[str, str]) -> dict:
+    return {"cmd": "python -m stages.x", "outs": [{"path": p, "hash": "md5", "md5": m} for p, m in outs.items()]}
+
+
+TRAIN = {"models/a.keras": "m1", "plots/a/history.csv": "h1", "metrics/train/a.json": "t1"}
+EVALUATE = {"metrics/a.json": "e1"}
 
 
 @pytest.mark.parametrize(
-    ("repro_log", "code", "last_line"),
+    ("lock_before", "lock_after", "run_cache", "code", "last_line"),
     [
-        ([CACHED.format("train@a"), CACHED.format("evaluate@a")], 0, "study-aggregate: 2 train/evaluate stages"),
-        ([CACHED.format("train@a"), "Running stage 'evaluate@a':"], 1, "ran here instead of being restored"),
-        ([CACHED.format("train@a")], 1, "study-aggregate: 1 of 2 train/evaluate stages were restored"),
-        # a commit whose dvc.lock already lists the runs: DVC pulls their outputs instead
-        (["Pulling data for stage: 'train@a'", "Pulling data for stage: 'evaluate@a'"], 0, "study-aggregate: 2 "),
+        ({}, {"train@a": TRAIN, "evaluate@a": EVALUATE}, [TRAIN, EVALUATE], 0, "study-aggregate: 2 train/evaluate"),
         (
-            ["Stage 'validate' didn't change, skipping"],
+            {},
+            {"train@a": TRAIN, "evaluate@a": EVALUATE},
+            [{**TRAIN, "metrics/train/a.json": "t0"}, EVALUATE],  # trained here: its record's timings differ
             1,
-            "study-aggregate: 0 of 2 train/evaluate stages were restored",
+            "ran here instead of being restored from the run-cache: train@a",
         ),
+        ({}, {"train@a": TRAIN}, [TRAIN], 1, "study-aggregate: 1 of 1 runs lack a train or evaluate stage"),
+        # a commit whose dvc.lock already lists the runs: DVC pulls their outputs, the entries stay
+        (
+            {"train@a": TRAIN, "evaluate@a": EVALUATE},
+            {"train@a": TRAIN, "evaluate@a": EVALUATE},
+            [],
+            0,
+            "study-aggregate: 2 ",
+        ),
+        ({}, {"validate": {"data/params_checked.txt": "v"}}, [], 1, "study-aggregate: 1 of 1 runs lack"),
     ],
 )
-def test_the_aggregator_fails_when_a_run_was_not_restored(tmp_path, repro_log, code, last_line):
-    """study-aggregate.sh's check on `dvc repro`'s log, with a `dvc` that prints a given log."""
-    (tmp_path / "log").write_text("\n".join(repro_log) + "\n")
-    (tmp_path / "dvc").write_text(
-        '#!/bin/sh\ncase "$1" in\n  repro) cat "$REPRO_LOG" ;;\n'
-        "  stage) printf 'validate\\ntrain@a\\nevaluate@a\\nreport\\n' ;;\nesac\n"
+def test_the_aggregator_fails_when_a_run_was_not_restored(
+    tmp_path, lock_before, lock_after, run_cache, code, last_line
+):
+    """study-aggregate.sh's check on dvc.lock and the run-cache, with a `dvc` whose repro writes a given dvc.lock."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"architectures": {"a": {}}, "train": {"seed": 0}}))
+    lock = lambda stages: yaml.safe_dump({"schema": "2.0", "stages": {s: entry(o) for s, o in stages.items()}})  # noqa: E731
+    if lock_before:
+        (tmp_path / "dvc.lock").write_text(lock(lock_before))
+    (tmp_path / "after.lock").write_text(lock(lock_after))
+    for i, outs in enumerate(run_cache):
+        (tmp_path / "cache" / "runs" / "ab" / f"key{i}").mkdir(parents=True)
+        (tmp_path / "cache" / "runs" / "ab" / f"key{i}" / "value").write_text(yaml.safe_dump(entry(outs)))
+    env = fake_dvc(
+        tmp_path,
+        f'case "$1" in\n  repro) cp {tmp_path}/after.lock dvc.lock ;;\n  cache) echo {tmp_path}/cache ;;\nesac\n',
     )
-    (tmp_path / "dvc").chmod(0o755)
-    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "REPRO_LOG": str(tmp_path / "log")}
     result = subprocess.run(
         ["bash", str(SCRIPTS / "study-aggregate.sh")], cwd=tmp_path, env=env, text=True, capture_output=True
     )

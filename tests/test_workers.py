@@ -3,12 +3,15 @@ the runs, then one workspace `dvc repro` restores every one of them from the run
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 import yaml
+from test_progress import background, watch
 
-from stages.common.layout import PARAMS_FILE
+from stages.common.layout import PARAMS_FILE, RunPaths
+from stages.tools import workers
 from stages.tools.workers import experiment_name, run_targets, set_threads, threads_per_worker
 
 from conftest import make_project, require_mnist, small_params
@@ -21,17 +24,43 @@ def test_threads_share_the_cores(jobs, cores, threads):
     assert threads_per_worker(jobs, cores) == threads
 
 
-def test_one_target_per_run_in_params_order():
-    params = {"architectures": {"b": {}, "a": {}}, "train": {"extra_seeds": [1, 2]}}
+def test_one_target_per_run_in_study_runs_order():
+    params = {"architectures": {"b": {}, "a": {}}, "train": {"seed": 0, "extra_seeds": [1, 2]}, "seeds": {"a": [7]}}
     assert run_targets(params) == [
         "evaluate@b",
-        "evaluate@a",
         "evaluate_seed@b-1",
         "evaluate_seed@b-2",
+        "evaluate@a",
         "evaluate_seed@a-1",
         "evaluate_seed@a-2",
+        "evaluate_seed@a-7",
     ]
-    assert experiment_name("123456", "evaluate_seed@a-2") == "workers-123456-a-2"
+    assert experiment_name("123456", RunPaths("a", 2)) == "workers-123456-a-seed2"
+
+
+def experiments(*exps: tuple) -> str:
+    """`dvc exp show --json` as DVC 3.67 prints it: the baseline, its experiments under it."""
+    ranges = [
+        {"revs": [{"rev": f"r{i}", "name": name}], "name": name, "executor": state and {"state": state, "local": {}}}
+        for i, (name, state) in enumerate(exps)
+    ]
+    return json.dumps([{"rev": "abc", "name": "main", "experiments": ranges}, {"rev": "def", "experiments": None}])
+
+
+def test_the_queue_is_read_from_dvc_exp_show_json(tmp_path, monkeypatch):
+    shown = experiments(
+        ("w-1-a", "queued"), ("w-1-b", "running"), ("w-1-c", "success"), ("w-1-d", "failed"), ("x", None)
+    )
+    (tmp_path / "dvc").write_text(f"#!/bin/sh\necho '{shown}'\n")
+    (tmp_path / "dvc").chmod(0o755)
+    monkeypatch.setattr(workers, "ENV", {**workers.ENV, "PATH": f"{tmp_path}:{workers.ENV['PATH']}"})
+    assert workers.queue_statuses() == {
+        "w-1-a": "Queued",
+        "w-1-b": "Running",
+        "w-1-c": "Success",
+        "w-1-d": "Failed",
+        "x": "Success",  # an experiment DVC ran outside the queue: done, no executor left
+    }
 
 
 def test_setting_threads_changes_one_line_of_params_yaml(tmp_path):
@@ -62,18 +91,23 @@ def test_two_workers_then_the_workspace_repro_trains_nothing(tmp_path):
     require_mnist()
     project = make_project(tmp_path, small_params(ARCHS, data={"subset": 500}))
 
-    result = project.run(
-        "python -m stages.tools.workers --jobs 2 --cores 2 --poll 2",
-        timeout=3000,
-    )
-    out = result.stdout + result.stderr
+    workers = background(project, "python -m stages.tools.workers --jobs 2 --cores 2 --poll 2")
+    try:  # `make status` sees the runs training in the experiments' workspaces
+        seen = watch(
+            project, workers, lambda table: any(r[0] == "training" and "in experiment" in r[-1] for r in table.values())
+        )
+        print(f"status while the workers train:\n{seen}")
+        assert seen, "never saw a run training in an experiment"
+    finally:
+        out = workers.communicate(timeout=3000)[0]
+    assert workers.returncode == 0, out[-3000:]
 
     for arch in ARCHS:
         for stage in (f"train@{arch}", f"evaluate@{arch}"):
             assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out, out[-3000:]
         assert (project.path / "models" / f"{arch}.keras").stat().st_size > 0
     assert "Running stage 'train" not in out and "Running stage 'evaluate" not in out
-    assert "0 training or evaluation stages ran in the workspace" in out
+    assert f"workers: {2 * len(ARCHS)} train/evaluate stages restored from the run-cache or up to date; 0 ran" in out
 
     lock = yaml.safe_load(project.read("dvc.lock"))["stages"]
     per_run = {f"{s}@{a}" for a in ARCHS for s in ("train", "evaluate", "record")}
@@ -84,4 +118,14 @@ def test_two_workers_then_the_workspace_repro_trains_nothing(tmp_path):
 
     # Only its own experiments were created, and they are gone again.
     assert project.run("dvc exp list --all-commits").stdout.strip() == ""
-    assert "No experiment tasks in the queue" in project.run("dvc queue status").stdout
+    assert json.loads(project.run("dvc exp show --json --hide-workspace").stdout)[0]["experiments"] in (None, [])
+
+
+def test_waiting_ends_when_every_run_is_done_or_when_none_runs_for_too_long(monkeypatch):
+    polls = iter([{"a": "Queued", "b": "Running"}, {"a": "Running", "b": "Success"}, {"a": "Failed", "b": "Success"}])
+    monkeypatch.setattr(workers, "queue_statuses", lambda: next(polls))
+    assert workers.wait(["a", "b"], poll_seconds=0) == {"a": "Failed", "b": "Success"}
+
+    monkeypatch.setattr(workers, "queue_statuses", lambda: {"a": "Queued", "b": "Success"})
+    with pytest.raises(workers.WorkersError, match="runs none of the queued runs"):
+        workers.wait(["a", "b"], poll_seconds=0.01, idle_seconds=0.05)

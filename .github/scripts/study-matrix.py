@@ -1,19 +1,22 @@
 """The matrix of .github/workflows/study.yml, as lines for $GITHUB_OUTPUT:
-  runs=[...]    every run of params.yaml: each architecture id (its main run), then ID-seedN for
-                each of train.extra_seeds, the names study-worker.sh takes
+  runs=[...]    every run of params.yaml, named and ordered by stages.study_runs (the names
+                study-worker.sh takes)
   runner=...    the runner input as JSON for runs-on: a label ("gpu") or a JSON list of labels
 usage: python .github/scripts/study-matrix.py RUNNER [PARAMS]   (PARAMS: params.yaml)
 """
 
 import json
 import sys
+from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: stages/
+
+from stages.common.layout import load_params  # noqa: E402
+from stages.study_runs import study_runs  # noqa: E402
 
 
 def runs(params: dict) -> list[str]:
-    archs = list(params["architectures"])
-    return archs + [f"{arch}-seed{seed}" for arch in archs for seed in params["train"].get("extra_seeds") or []]
+    return [run.name for run in study_runs(params)]
 
 
 def runner(label: str) -> str:
@@ -35,6 +38,5 @@ if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
         raise SystemExit(__doc__)
     labels = runner(sys.argv[1])
-    with open(sys.argv[2] if len(sys.argv) == 3 else "params.yaml") as f:
-        print(f"runs={json.dumps(runs(yaml.safe_load(f)))}")
+    print(f"runs={json.dumps(runs(load_params(sys.argv[2] if len(sys.argv) == 3 else 'params.yaml')))}")
     print(f"runner={labels}")

@@ -3,19 +3,13 @@
 # their outputs and run-cache entries to the default DVC remote, from where study-aggregate.sh
 # restores them on another machine without training. Used by .github/workflows/study.yml and
 # tests/test_remote.py.
-#   usage: study-worker.sh RUN...   RUN = an architecture id (its main run, evaluate@ID)
-#                                   or ID-seedN (an extra seed of train.extra_seeds, evaluate_seed@ID-N)
+#   usage: study-worker.sh RUN...   RUN = a run of params.yaml, as study-matrix.py names them
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 RUN... (e.g. conv2_k3 conv2_k5 conv2_k3-seed1)" >&2; exit 2; }
 
-targets=()
-for run in "$@"; do
-  case "$run" in
-    *-seed*) targets+=("evaluate_seed@${run%-seed*}-${run##*-seed}") ;;
-    *) targets+=("evaluate@$run") ;;
-  esac
-done
-dvc repro "${targets[@]}"
+targets=$(python "$(dirname "$0")/study-targets.py" "$@")   # each run's evaluate stage
+# shellcheck disable=SC2086  # one stage name a line, no spaces in them
+dvc repro $targets
 
 # DVC's own error for a failed push can be many lines of a network stack; keep them in a file
 # and end with one line that says what failed and what to do. Outputs stay in the local cache,

@@ -1,169 +1,195 @@
-"""Where is my study? For every run of params.yaml (each architecture, main seed and extra
-seeds): done, training (epoch k of n, seconds per epoch so far) or waiting, and the time
-the rest of the study will take at the measured speed.
+"""Where is my study? Every run of params.yaml (`stages.study_runs`): done, training (epoch k of n,
+seconds per epoch), waiting or stale, and the time the rest will take.
 
-    python -m stages.tools.progress            # or `make status`
-    python -m stages.tools.progress --root DIR # another checkout
+    python -m stages.tools.progress [--root notebook]   # `make status`: both pipelines
 
-It reads only files, so it answers while `dvc repro` holds DVC's lock: each run's live
-history and resume state (`.resume/<run>/state.json`, whose cumulative `seconds` time the
-finished epochs), its train record and evaluation metrics, and dvc.lock against params.yaml
-and the code: a run whose files exist but whose stages DVC would rerun is "stale", not
-done (`stages.tools.run_state`, `stages.tools.stage_freshness`). Which runs a `dvc repro`
-is running now is read from DVC's `.dvc/tmp/rwlock`, and from those of the experiment copies
-under `.dvc/tmp/exps/` that `make run JOBS=N` trains in.
-
-The time left: each architecture's seconds per epoch (its runs' total seconds over their
-finished epochs: today's runs, else its stale records), the median of those for one never
-measured, times the epochs each run has still to train, less what the epoch under way has
-already run; divided by the number of runs training at once. Evaluations are not counted.
+Staleness is DVC's word: `dvc status --json` on the pipeline's dvc.yaml. While a `dvc repro` writes the
+pipeline's outputs DVC answers no status, and the table says "stale: unknown while a repro runs" rather
+than guessing. Progress is the runs' own files: the train record `metrics/train/<run>.json` (or its
+committed copy under `metrics/record/`), the live history `plots/<run>/history.csv` (a row per finished
+epoch) and the resume state `.resume/<run>/state.json` (the seconds of those epochs). The runs of `make
+run JOBS=N` are DVC experiments: `dvc exp show --json` lists them, queued or running, and where each
+running one works; the same files are read there. Time left: each architecture's seconds per epoch (its
+measured runs; the median of those for one never measured) times the epochs each run has still to
+train, over the number of runs training at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.common import layout
-from stages.tools.run_state import (
-    DONE,
-    EVALUATING,
-    INTERRUPTED,
-    TRAINED,
-    TRAINING,
-    RunStatus,
-    experiment_copies,
-    run_status,
-    study_runs,
-)
-from stages.tools.stage_freshness import DvcFiles, FreshnessError, held_outputs
+from stages.common import layout, records
+from stages.study_runs import study_runs
+from stages.tools.workers import run_of_experiment, stage_name
 
-NOTE_WIDTH = 48  # the table stays within a 120-column terminal
-
-
-# --------------------------------------------------------------------------- the estimate
+RECENT = 600  # seconds: an unfinished run written to since then (or 3 epochs, if longer) is training
+UNKNOWN = "stale: unknown while a repro runs"
+MISSING = ("deleted", "not in cache")  # a file not on this machine: `dvc pull` brings it, nothing reruns
 
 
 @dataclass
-class Estimate:
-    seconds_left: float | None  # None: no epoch measured yet
-    measured_epochs: int  # the epochs the speeds rest on
-    stale_epochs: int  # of those, epochs timed before a change to params or code
-    parallel: int  # runs training at once (the time left is divided by it)
+class Run:
+    paths: layout.RunPaths
+    state: str = "waiting"
+    done: int = 0  # finished epochs
+    seconds: float | None = None  # their wall seconds
+    age: float | None = None  # seconds since an unfinished run last wrote; None: finished or never begun
+    note: str = ""
+    left: float = 0.0  # seconds
 
 
-@dataclass
-class Speeds:
-    per_arch: dict[str, float]  # seconds per epoch
-    median: float | None  # of per_arch: for architectures not measured yet
-    measured_epochs: int = 0
-    stale_epochs: int = 0
+def _json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError) as error:  # (a file DVC deletes as we read it: run again)
+        raise SystemExit(f"progress: {path}: not readable JSON ({error})") from None
 
 
-def seconds_per_epoch(statuses: list[RunStatus]) -> Speeds:
-    """Per architecture, total seconds over total epochs of its measured runs: today's runs
-    if it has any, else its stale records (a run retrained for another learning rate takes
-    as long as before); the median of those for architectures never measured."""
-    measured = [s for s in statuses if s.seconds is not None and s.epochs_done > 0]
-    speeds = Speeds({}, None)
-    for arch in dict.fromkeys(s.arch for s in measured):
-        runs = [s for s in measured if s.arch == arch and s.current] or [s for s in measured if s.arch == arch]
-        epochs = sum(s.epochs_done for s in runs)
-        speeds.per_arch[arch] = sum(s.seconds for s in runs) / epochs
-        speeds.measured_epochs += epochs
-        speeds.stale_epochs += 0 if runs[0].current else epochs
-    speeds.median = statistics.median(speeds.per_arch.values()) if speeds.per_arch else None
-    return speeds
+def read_run(run: Run, folder: Path, now: float) -> None:
+    """The run's epochs and seconds from its files under `folder` (a pipeline, or its copy in
+    an experiment's workspace): finished, unfinished (history or resume state), or only recorded."""
+    at = lambda path: folder / path.relative_to(layout.ROOT)  # noqa: E731
+    history, resume_file = at(run.paths.history), at(run.paths.resume) / "state.json"
+    record = _json(at(run.paths.train_info))
+    if record is None and (history.exists() or resume_file.exists()):
+        resume = _json(resume_file) or {}
+        run.done = len(resume.get("history") or []) or max(len(history.read_text().splitlines()) - 1, 0)
+        run.seconds = resume.get("seconds")
+        run.age = max(now - max(p.stat().st_mtime for p in (history, resume_file) if p.exists()), 0.0)
+        return
+    if record is None and (record := _json(records.record_files(folder, run.paths)["train_info"])):
+        run.note = "only its record here (dvc pull for the rest)"
+    run.done, run.seconds = int((record or {}).get("epochs", 0)), (record or {}).get("train_seconds")
 
 
-def run_seconds_left(status: RunStatus, rate: float) -> float:
-    if status.state in (DONE, TRAINED, EVALUATING):
-        return 0.0
-    if status.state == TRAINING:  # the epoch under way has run since the last write
-        remaining = max(status.epochs - status.epochs_done, 0)
-        return max(rate - status.since_write, 0.0) + rate * max(remaining - 1, 0) if remaining else 0.0
-    if status.state == INTERRUPTED:
-        return rate * max(status.epochs - status.epochs_done, 0)
-    return rate * status.epochs  # waiting or stale: every epoch again
+def changes(entries: list) -> list[str]:
+    """What `dvc status --json` says changed in one stage, files missing here left out."""
+    found = []
+    for entry in entries:
+        if isinstance(entry, str):  # "changed command", "always changed"
+            found.append(entry)
+            continue
+        for kind, files in entry.items():
+            for path, what in files.items():
+                if isinstance(what, dict):  # a params file: {key: modified | new | deleted}
+                    found += [f"param {key} {how}" for key, how in what.items()]
+                elif what not in MISSING:
+                    found.append(f"{kind.split()[-1][:-1]} {path} {what}")
+    return found
 
 
-def estimate(statuses: list[RunStatus]) -> tuple[Estimate, dict[str, float | None]]:
-    """The study's time left (evaluations not counted: seconds each), and each run's."""
-    speeds = seconds_per_epoch(statuses)
-    per_run: dict[str, float | None] = {}
-    for s in statuses:
-        rate = speeds.per_arch.get(s.arch, speeds.median)
-        per_run[s.run] = None if rate is None else run_seconds_left(s, rate)
-    parallel = max(1, sum(s.state == TRAINING for s in statuses))
-    total = None if speeds.median is None else sum(per_run.values()) / parallel
-    return Estimate(total, speeds.measured_epochs, speeds.stale_epochs, parallel), per_run
+def dvc_json(folder: Path, *args: str):
+    """A DVC command's JSON output, or its first error line as a str."""
+    result = subprocess.run(["dvc", *args], cwd=folder, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode == 0:
+        return json.loads(result.stdout or "null")
+    return next((line for line in result.stderr.splitlines() if line.strip()), f"exit {result.returncode}")
 
 
-# --------------------------------------------------------------------------- output
+def experiments(folder: Path, runs: list[Run]) -> dict[str, tuple[str, str, Path | None]]:
+    """{run name: (experiment, its state, the folder it runs in)} of `make run JOBS=N`'s experiments."""
+    shown = dvc_json(folder, "exp", "show", "--json", "--hide-workspace")
+    folder = folder.resolve()
+    top = next((p for p in (folder, *folder.parents) if (p / ".dvc").is_dir()), folder)
+    pipeline, found = folder.relative_to(top), {}  # the notebook's pipeline is a subfolder of its copy
+    for baseline in shown if isinstance(shown, list) else []:
+        for exp in baseline.get("experiments") or []:
+            executor, run = exp.get("executor") or {}, run_of_experiment(exp.get("name") or "", runs)
+            root = (executor.get("local") or {}).get("root")
+            if run is not None:
+                found[run.paths.name] = (exp["name"], executor.get("state"), root and Path(root) / pipeline)
+    return found
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+def classify(run: Run, status: dict | str, exp: tuple | None, now: float) -> None:
+    """The run's state: its experiment's, else its files' (training or interrupted), else DVC's."""
+    rate = (run.seconds or 0) / max(run.done, 1)
+    if exp and exp[1] == "running" and exp[2]:
+        run.done, run.seconds, run.age = 0, None, None  # the workspace's files are not this run's
+        read_run(run, exp[2], now)
+        run.state = "training" if run.age is not None else "evaluating" if run.seconds is not None else "waiting"
+        run.note = f"in experiment {exp[0]}"
+    elif run.age is not None and run.age < max(RECENT, 3 * rate):
+        run.state = "training"
+    elif exp and exp[1] in ("queued", "success", "failed"):
+        run.state = "done" if exp[1] == "success" else "waiting"
+        run.note = {"success": "trained, restored at the end"}.get(exp[1], exp[1]) + f" (experiment {exp[0]})"
+    elif run.age is not None:
+        run.note = f"interrupted: resumes after epoch {run.done}" if run.seconds is not None else "interrupted"
+    elif run.seconds is not None:  # finished: DVC says whether it is today's
+        if isinstance(status, str):
+            run.state, run.note = "done", UNKNOWN
+        else:
+            train, evaluate = (changes(status.get(stage_name(kind, run.paths), [])) for kind in ("train", "evaluate"))
+            run.state = "stale" if train else "waiting" if evaluate else "done"
+            run.note = "; ".join(train) or ("to evaluate: " + "; ".join(evaluate) if evaluate else "")
 
 
-def clock(seconds: float) -> str:
+def time_left(runs: list[Run], epochs: int) -> tuple[float | None, int]:
+    """Each run's seconds left (`run.left`); the study's, and how many runs train at once."""
+    seconds: dict[str, float] = {}
+    done: dict[str, int] = {}
+    for r in (r for r in runs if r.seconds and r.done):
+        seconds[r.paths.arch], done[r.paths.arch] = (
+            seconds.get(r.paths.arch, 0) + r.seconds,
+            done.get(r.paths.arch, 0) + r.done,
+        )
+    rates = {arch: seconds[arch] / done[arch] for arch in seconds}
+    median = statistics.median(rates.values()) if rates else None
+    for run in runs:
+        rate = rates.get(run.paths.arch, median) or 0.0
+        if run.state in ("done", "evaluating"):
+            run.left = 0.0
+        elif run.state == "training":  # the epoch under way has run since the last write
+            run.left = max(rate - (run.age or 0), 0.0) + rate * max(epochs - run.done - 1, 0)
+        else:  # waiting or stale: from its resume state's last epoch, if it has one, else from the start
+            run.left = rate * (epochs - (run.done if run.age is not None and run.seconds is not None else 0))
+    parallel = max(1, sum(r.state == "training" for r in runs))
+    return (None if median is None else sum(r.left for r in runs) / parallel), parallel
+
+
+def hours(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
-def render(statuses: list[RunStatus], study: Estimate, per_run: dict[str, float | None]) -> str:
+def status(folder: Path, now: float | None = None) -> str:
     from prettytable import PrettyTable
 
-    table = PrettyTable(["run", "status", "epoch", "s/epoch", "left h:mm", "note"], align="l")
-    for s in statuses:
-        if s.state == TRAINING:
-            epoch = f"{min(s.epochs_done + 1, s.epochs)} of {s.epochs}"
-        else:
-            epoch = f"{s.epochs_done}/{s.epochs}" if s.epochs_done else ""
-        rate = f"{s.seconds / s.epochs_done:.1f}" if s.seconds is not None and s.epochs_done else ""
-        left = clock(per_run[s.run]) if per_run[s.run] else ""
-        note = s.note if len(s.note) <= NOTE_WIDTH else s.note[: NOTE_WIDTH - 3] + "..."
-        table.add_row([s.run, s.state, epoch, rate, left, note])
-    done = sum(s.state == DONE for s in statuses)
-    training = sum(s.state == TRAINING for s in statuses)
-    basis = f"from {study.measured_epochs} measured epoch{'' if study.measured_epochs == 1 else 's'}"
-    if study.stale_epochs:
-        basis += f", {study.stale_epochs} timed before a change"
-    if study.parallel > 1:
-        basis += f", {study.parallel} runs at a time"
-    if study.seconds_left is None:
-        left = "time left unknown (no epoch measured yet)"
-    else:
-        left = f"time left ≈ {duration(study.seconds_left)} ({basis})"
-    return f"{table}\n{done} of {len(statuses)} runs done, {training} training, {left}"
-
-
-def study_status(root: Path | str = layout.ROOT, now: float | None = None) -> str:
-    dvc = DvcFiles(root)
-    held = held_outputs(root)
-    copies = {copy: held_outputs(copy) for copy in experiment_copies(dvc.root)}
     now = time.time() if now is None else now
-    runs, epochs = study_runs(dvc.params)
-    statuses = [run_status(p, epochs, dvc, held, now, copies) for p in runs]
-    return render(statuses, *estimate(statuses))
+    params = layout.load_params(folder / "params.yaml")
+    epochs, runs = params["train"]["epochs"], [Run(paths) for paths in study_runs(params)]
+    dvc, exps = dvc_json(folder, "status", "--json", "dvc.yaml"), experiments(folder, runs)
+    for run in runs:
+        read_run(run, folder, now)
+        classify(run, dvc, exps.get(run.paths.name), now)
+    total, parallel = time_left(runs, epochs)
+    table = PrettyTable(["run", "status", "epoch", "s/epoch", "left h:mm", "note"], align="l")
+    for r in runs:
+        epoch = f"{r.done + 1} of {epochs}" if r.state == "training" else f"{r.done}/{epochs}" if r.done else ""
+        rate = f"{r.seconds / r.done:.1f}" if r.seconds and r.done else ""
+        table.add_row([r.paths.name, r.state, epoch, rate, hours(r.left) if r.left else "", r.note[:60]])
+    counts = ", ".join(f"{sum(r.state == s for r in runs)} {s}" for s in ("done", "training", "stale"))
+    left = "unknown" if total is None else f"≈ {hours(total)} h:mm" + f" ({parallel} at a time)" * (parallel > 1)
+    unknown = f"\n{UNKNOWN} (dvc status: {dvc})" if isinstance(dvc, str) else ""
+    return f"{table}\n{counts} of {len(runs)} runs; time left {left}{unknown}"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=layout.ROOT, help="the project's folder (default: this one)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--root", type=Path, default=Path("."), help="the pipeline's folder (default: here)")
+    root = parser.parse_args(argv).root
     try:
-        print(study_status(args.root))
-    except (FreshnessError, OSError, KeyError, TypeError, ValueError) as error:
-        print(f"progress: {error}", file=sys.stderr)
-        return 1
+        print(status(root))
+    except (KeyError, TypeError, ValueError, OSError) as error:  # params.yaml or a run's file not as written
+        sys.exit(f"progress: {root.resolve()}: {type(error).__name__}: {error}")
     return 0
 
 

@@ -13,7 +13,6 @@ figure that needs it is "—", so the table is true at every commit while the st
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from stages.common.atomic import read_json, write_text
 from stages.common.layout import CODE_ROOT, load_params
 from stages.reporting.formatting import DASH, difference, interval, markdown_table, num, pct, points
 from stages.reporting.stats import mean_ci
+from stages.study_runs import study_runs
 
 START, END = "<!-- study table -->", "<!-- /study table -->"
 README = "README.md"
@@ -57,21 +57,12 @@ def _records(pipeline: Path, archs: list[str]) -> dict:
     return {arch: read_json(path) for arch, path in files.items() if path.is_file()}
 
 
-def expected_runs(params: dict) -> int:
-    """Runs per architecture: the main seed and each extra seed."""
-    return 1 + len(params["train"].get("extra_seeds") or [])
-
-
-def runs_by_arch(runs: dict, archs: list[str]) -> dict[str, list[dict]]:
-    """runs.json's entries grouped by architecture, by run name: `<id>` (the main seed) or
-    `<id>-seed<n>`, in seed order."""
-    grouped: dict[str, list[tuple[int, dict]]] = {arch: [] for arch in archs}
-    for name, metrics in runs.items():
-        for arch in archs:
-            match = re.fullmatch(rf"{re.escape(arch)}(?:-seed(\d+))?", name)
-            if match:
-                grouped[arch].append((int(match.group(1) or -1), metrics))
-    return {arch: [m for _, m in sorted(pairs, key=lambda pair: pair[0])] for arch, pairs in grouped.items()}
+def runs_by_arch(runs: dict, params: dict) -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
+    """runs.json's entries of each architecture, in `stages.study_runs` order (main seed first);
+    {arch: [the names of its runs]} in the same order."""
+    study = study_runs(params)
+    names = {arch: [run.name for run in study if run.arch == arch] for arch in params["architectures"]}
+    return {arch: [runs[name] for name in ns if name in runs] for arch, ns in names.items()}, names
 
 
 def _hours(seconds: float) -> str:
@@ -110,21 +101,22 @@ def render(root: Path = CODE_ROOT) -> str:
     """The block between START and END: the table and the training time (so far, while runs are missing)."""
     params = load_params(root / "params.yaml")
     archs = list(params["architectures"])
-    expected = expected_runs(params)
-    study = runs_by_arch(_runs_json(root / STUDY_RUNS), archs)
+    study, names = runs_by_arch(_runs_json(root / STUDY_RUNS), params)
     notebook_pipeline = root / NOTEBOOK_PIPELINE
     notebook_params = load_params(notebook_pipeline / "params.yaml")
     notebook_archs = list(notebook_params["architectures"])
     notebook_runs = _records(notebook_pipeline, notebook_archs)
     notebook = yaml.safe_load((root / NOTEBOOK_FIGURES).read_text()) or {}
-    rows = [_row(arch, study[arch], expected, notebook_runs.get(arch), notebook.get(arch) or {}) for arch in archs]
+    rows = [
+        _row(arch, study[arch], len(names[arch]), notebook_runs.get(arch), notebook.get(arch) or {}) for arch in archs
+    ]
 
     done = sum(len(runs) for runs in study.values())
     study_seconds = sum(run.get("train_seconds", 0) for runs in study.values() for run in runs)
     notebook_done = [notebook_runs[arch] for arch in notebook_archs if arch in notebook_runs]
     notebook_seconds = sum(run.get("train_seconds", 0) for run in notebook_done)
-    study_total = expected * len(archs)
-    notebook_total = len(notebook_archs) * expected_runs(notebook_params)
+    study_total = sum(map(len, names.values()))
+    notebook_total = len(study_runs(notebook_params))
     so_far = "" if (done, len(notebook_done)) == (study_total, notebook_total) else " so far"
     totals = (
         f"Runs finished: **{done} of {study_total}** of the study (honest protocol) and "

@@ -13,9 +13,9 @@
    N queue workers (`dvc queue start -j N`) and waits for them. Queued experiments run in
    copies under .dvc/tmp/exps/ that share this repository's DVC cache, so every stage they
    finish lands in the run-cache.
-4. `dvc repro` in the workspace: each finished stage is restored from the run-cache
-   ("Stage '...' is cached - skipping run, checking out outputs"), only the report runs, and
-   dvc.lock ends as if one `dvc repro` had trained everything.
+4. `dvc repro` in the workspace: each finished stage is restored from the run-cache, only the
+   report runs, and dvc.lock ends as if one `dvc repro` had trained everything. Whether a stage
+   ran instead is read from dvc.lock and the run-cache (`stages.tools.restored`).
 5. Removes the experiments it queued (their refs and queue entries), never others.
 
 Queued experiments see committed files and modified tracked ones, not untracked files
@@ -30,6 +30,7 @@ run-cache: run the command again and it trains only the rest.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,8 @@ import sys
 import time
 
 from stages.common import layout
+from stages.study_runs import study_runs
+from stages.tools import restored
 
 THREADS_KEY = "numerics.threads"
 UNFINISHED = {"Queued", "Running"}
@@ -55,16 +58,29 @@ def threads_per_worker(jobs: int, cores: int) -> int:
     return max(1, cores // jobs)
 
 
+def stage_name(kind: str, run: layout.RunPaths) -> str:
+    """The dvc.yaml stage of `kind` ("train", "evaluate", "record") that makes `run`: DVC names
+    the items of `stages.tools.dvc_sync`'s foreach (main runs) and matrix (extra seeds) so."""
+    return f"{kind}@{run.arch}" if run.seed is None else f"{kind}_seed@{run.arch}-{run.seed}"
+
+
 def run_targets(params: dict) -> list[str]:
-    """The last stage of every training run, in params order: main runs, then extra seeds."""
-    archs = list(params["architectures"])
-    seeds = params["train"].get("extra_seeds") or []
-    return [f"evaluate@{arch}" for arch in archs] + [f"evaluate_seed@{arch}-{seed}" for arch in archs for seed in seeds]
+    """The last stage of every run of `stages.study_runs`, in its order."""
+    return [stage_name("evaluate", run) for run in study_runs(params)]
 
 
-def experiment_name(token: str, target: str) -> str:
-    """A git-ref-safe experiment name: `workers-<token>-<stage item>`."""
-    return f"workers-{token}-" + target.split("@", 1)[1]
+def experiment_name(token: str, run: layout.RunPaths) -> str:
+    """A git-ref-safe experiment name: `workers-<token>-<run name>`."""
+    return f"workers-{token}-{run.name}"
+
+
+def run_of_experiment(name: str, runs: list):
+    """The run (a RunPaths, or an object with `.paths`) that `experiment_name` named `name`, or None."""
+    prefix, token, rest = (name.split("-", 2) + ["", ""])[:3]
+    for run in runs:
+        if prefix == "workers" and token.isdigit() and rest == getattr(run, "paths", run).name:
+            return run
+    return None
 
 
 def set_threads(threads: int, path=layout.PARAMS_FILE) -> bool:
@@ -92,17 +108,16 @@ def dvc(*args: str, capture: bool = False, check: bool = True) -> subprocess.Com
     return result
 
 
-def queue_statuses() -> tuple[dict[str, str], int]:
-    """`dvc queue status` as {experiment name: status} and the number of live workers."""
-    out = dvc("queue", "status", capture=True).stdout
-    statuses, workers = {}, 0
-    for line in out.splitlines():
-        words = line.split()
-        if line.startswith("Worker status:"):
-            workers = int(words[2]) + int(words[4])  # "Worker status: 1 active, 0 idle"
-        elif len(words) >= 3 and words[-1] in UNFINISHED | {"Success", "Failed", "Unknown"}:
-            statuses[words[1]] = words[-1]
-    return statuses, workers
+def queue_statuses() -> dict[str, str]:
+    """{experiment name: Queued | Running | Success | Failed} of HEAD's experiments, from
+    `dvc exp show --json` (`dvc queue status` has no machine-readable form)."""
+    shown = json.loads(dvc("exp", "show", "--json", "--hide-workspace", capture=True).stdout or "[]")
+    return {
+        exp["name"]: str((exp.get("executor") or {}).get("state") or "success").capitalize()
+        for baseline in shown
+        for exp in baseline.get("experiments") or []
+        if exp.get("name")
+    }
 
 
 def untracked_files() -> list[str]:
@@ -116,21 +131,22 @@ def untracked_files() -> list[str]:
     return out.split()
 
 
-def queue_runs(targets: list[str], token: str, threads: int, names: list[str]) -> None:
-    """Queue one experiment per target, appending each name as soon as it is queued (so that
+def queue_runs(runs: list[layout.RunPaths], token: str, threads: int, names: list[str]) -> None:
+    """Queue one experiment per run, appending each name as soon as it is queued (so that
     Ctrl-C while queueing still removes the ones already there)."""
-    for target in targets:
-        name = experiment_name(token, target)
+    for run in runs:
+        name = experiment_name(token, run)
+        target = stage_name("evaluate", run)
         dvc("exp", "run", "--queue", "-n", name, "-S", f"{THREADS_KEY}={threads}", target, capture=True)
         names.append(name)
     print(f"workers: queued {len(names)} experiments: {', '.join(names)}", flush=True)
 
 
-def wait(names: list[str], poll_seconds: float, idle_polls: int = 6) -> dict[str, str]:
+def wait(names: list[str], poll_seconds: float, idle_seconds: float = 120) -> dict[str, str]:
     """Poll the queue until none of `names` is queued or running; returns their statuses."""
-    last, without_workers = None, 0
+    last, idle_since = None, None
     while True:
-        statuses, workers = queue_statuses()
+        statuses = queue_statuses()
         ours = {name: statuses.get(name, "Unknown") for name in names}
         counts = {
             state: sum(1 for s in ours.values() if s == state) for state in ("Success", "Failed", "Running", "Queued")
@@ -141,12 +157,10 @@ def wait(names: list[str], poll_seconds: float, idle_polls: int = 6) -> dict[str
             last = summary
         if not any(status in UNFINISHED for status in ours.values()):
             return ours
-        without_workers = without_workers + 1 if workers == 0 else 0
-        if without_workers >= idle_polls:
-            raise WorkersError(
-                "the DVC queue has no workers left but runs are still queued or "
-                "running (workers killed?): see `dvc queue status`"
-            )
+        # runs queued and none running for minutes (a worker takes the next one in seconds): the workers are gone
+        idle_since = (idle_since or time.time()) if counts["Running"] == 0 else None
+        if idle_since and time.time() - idle_since > idle_seconds:
+            raise WorkersError("the DVC queue runs none of the queued runs (workers killed?): see `dvc queue status`")
         time.sleep(poll_seconds)
 
 
@@ -158,7 +172,7 @@ def log_tail(name: str) -> str:
 
 def stop_runs(names: list[str]) -> None:
     """Take our queued runs off the queue, kill our running ones, stop the workers."""
-    statuses, _ = queue_statuses()
+    statuses = queue_statuses()
     queued = [n for n in names if statuses.get(n) == "Queued"]
     running = [n for n in names if statuses.get(n) == "Running"]
     if queued:
@@ -170,7 +184,7 @@ def stop_runs(names: list[str]) -> None:
 
 def remove_experiments(names: list[str]) -> None:
     """Forget what we queued: finished experiments' refs and every queue entry of ours."""
-    statuses, _ = queue_statuses()
+    statuses = queue_statuses()
     succeeded = [n for n in names if statuses.get(n) == "Success"]
     others = [n for n in names if n in statuses and n not in succeeded]
     if succeeded:
@@ -180,30 +194,19 @@ def remove_experiments(names: list[str]) -> None:
 
 
 def run_workspace_repro(targets: list[str] | None) -> None:
+    """The final `dvc repro`; then which runs' stages it restored and which ran here, from dvc.lock
+    and the run-cache as data (`stages.tools.restored`)."""
     print("dvc repro in the workspace (finished stages come from the run-cache) ...", flush=True)
-    result = subprocess.run(
-        ["dvc", "repro", *(targets or [])],
-        cwd=layout.ROOT,
-        text=True,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    sys.stdout.write(result.stdout)
-    restored = result.stdout.count("is cached - skipping run")
-    trained = [
-        line
-        for line in result.stdout.splitlines()
-        if line.startswith("Running stage '") and ("'train" in line or "'evaluate" in line)
-    ]
-    print(
-        f"workers: {restored} stages restored from the run-cache; {len(trained)} training or "
-        f"evaluation stages ran in the workspace" + (f": {trained}" if trained else ""),
-        flush=True,
-    )
+    before = restored.snapshot(layout.ROOT)
+    result = subprocess.run(["dvc", "repro", *(targets or [])], cwd=layout.ROOT, env=ENV, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         raise WorkersError(f"`dvc repro` in the workspace exited {result.returncode} (output above)")
+    stages, ran, _ = restored.compare(before, layout.ROOT, study_runs(layout.load_params()))
+    print(
+        f"workers: {len(stages) - len(ran)} train/evaluate stages restored from the run-cache or up to date; "
+        f"{len(ran)} ran in the workspace" + (f": {', '.join(ran)}" if ran else ""),
+        flush=True,
+    )
 
 
 def _terminate(signum, frame):
@@ -221,7 +224,7 @@ def main(argv=None) -> int:
         default=None,
         help=f"cores to share among the workers (default: usable cores, {available_cores()} here)",
     )
-    parser.add_argument("--poll", type=float, default=10.0, help="seconds between `dvc queue status` polls")
+    parser.add_argument("--poll", type=float, default=10.0, help="seconds between polls of `dvc exp show --json`")
     parser.add_argument(
         "--final-targets",
         nargs="*",
@@ -235,7 +238,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     names: list[str] = []
     try:
-        statuses, _ = queue_statuses()
+        statuses = queue_statuses()
         busy = sorted(n for n, s in statuses.items() if s in UNFINISHED)
         if busy:
             raise WorkersError(
@@ -255,8 +258,8 @@ def main(argv=None) -> int:
             print(f"workers: params.yaml: {THREADS_KEY} set to {threads} ({args.jobs} workers)", flush=True)
         dvc("repro", "prepare")
 
-        targets = run_targets(layout.load_params())
-        queue_runs(targets, f"{int(time.time()) % 10**6:06d}", threads, names)
+        runs = study_runs(layout.load_params())
+        queue_runs(runs, f"{int(time.time()) % 10**6:06d}", threads, names)
         dvc("queue", "start", "-j", str(args.jobs))
         final = wait(names, args.poll)
         failed = [n for n, s in final.items() if s != "Success"]
