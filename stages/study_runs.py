@@ -21,3 +21,13 @@ def extra_seeds(params: dict, arch: str) -> list[int]:
 def study_runs(params: dict) -> list[RunPaths]:
     """Every run, in params order: each architecture's main run, then its extra seeds."""
     return [RunPaths(arch, seed) for arch in params["architectures"] for seed in (None, *extra_seeds(params, arch))]
+
+
+def stage_name(params: dict, kind: str, run: RunPaths) -> str:
+    """The dvc.yaml stage of `kind` ("train", "evaluate", "record") that makes `run`, as DVC names
+    the items `stages.tools.dvc_sync` generates: `train@<id>` (foreach), `train_seed@<id>-<n>`
+    (the matrix over `train.extra_seeds`), `train_more@<id>-<n>` (the `seeds` section)."""
+    if run.seed is None:
+        return f"{kind}@{run.arch}"
+    group = "seed" if run.seed in (params["train"].get("extra_seeds") or []) else "more"
+    return f"{kind}_{group}@{run.arch}-{run.seed}"

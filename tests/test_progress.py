@@ -116,7 +116,8 @@ def test_changes_leave_out_files_missing_on_this_machine():
 
 def classified(folder: Path, paths: layout.RunPaths, status, exp=None) -> Run:
     run = read(folder, paths)
-    classify(run, status, exp, time.time())
+    params = {"train": {"extra_seeds": [] if paths.seed is None else [paths.seed]}}  # a seed of train_seed@
+    classify(run, status, exp, time.time(), params)
     return run
 
 

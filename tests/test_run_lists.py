@@ -6,7 +6,6 @@ an architecture removed. No TensorFlow, no training; `dvc` only to name the pipe
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import yaml
 from test_progress import fake_dvc, run_status
 
 from stages.common import layout
-from stages.study_runs import study_runs
+from stages.study_runs import stage_name, study_runs
 from stages.tools import dvc_sync, readme_results, workers
 
 from conftest import ROOT
@@ -95,16 +94,13 @@ def test_status_lists_the_study_runs(case, tmp_path):
     assert rows[1:] == names
 
 
-def test_the_targets_are_the_pipelines_stages_as_dvc_names_them(case, request):
+def test_the_targets_are_the_pipelines_stages_as_dvc_names_them(case):
     """DVC's own names for the stages dvc_sync generates: each run has its train and evaluate stage."""
     params, _, folder = case
-    if "seeds" in params and '"seeds"' not in inspect.getsource(dvc_sync):  # strict: passing then fails it
-        reason = "dvc_sync generates no stages for the seeds section yet (issue 30's slice)"
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
     (folder / "dvc.yaml").write_text(dvc_sync.render(params))
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
     listed = subprocess.run(
         ["dvc", "stage", "list", "--name-only"], cwd=folder, capture_output=True, text=True, check=True
     ).stdout.split()
     for run in study_runs(params):
-        assert {workers.stage_name("train", run), workers.stage_name("evaluate", run)} <= set(listed), run.name
+        assert {stage_name(params, "train", run), stage_name(params, "evaluate", run)} <= set(listed), run.name

@@ -9,23 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from stages.common import layout
+from stages.common.layout import RunPaths
 from stages.reporting.describe import UnknownLayer, describe
 from stages.reporting.formatting import number
 from stages.reporting.inputs import ReportError, load_confusion, load_history, load_metrics, rel, run_files
-from stages.study_runs import extra_seeds
+from stages.study_runs import extra_seeds, stage_name
 
 
 def _stage(arch: str, seed: int | None, params: dict) -> str:
     """The DVC stage that writes a run's record (and, through its upstream, trains and
     evaluates the run when needed): `record@conv2_k3`, `record_seed@conv2_k3-1` for
     `train.extra_seeds`, `record_more@conv2_k3-3` for the `seeds` section."""
-    if seed is None:
-        return f"record@{arch}"
-    return (
-        f"record_seed@{arch}-{seed}"
-        if seed in (params["train"].get("extra_seeds") or [])
-        else f"record_more@{arch}-{seed}"
-    )
+    return stage_name(params, "record", RunPaths(arch, seed))
 
 
 def added_seeds(params: dict) -> dict[str, list[int]]:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stages.common import layout, records
-from stages.study_runs import study_runs
-from stages.tools.workers import run_of_experiment, stage_name
+from stages.study_runs import stage_name, study_runs
+from stages.tools.workers import run_of_experiment
 
 RECENT = 600  # seconds: an unfinished run written to since then (or 3 epochs, if longer) is training
 UNKNOWN = "stale: unknown while a repro runs"
@@ -108,7 +108,7 @@ def experiments(folder: Path, runs: list[Run]) -> dict[str, tuple[str, str, Path
     return found
 
 
-def classify(run: Run, status: dict | str, exp: tuple | None, now: float) -> None:
+def classify(run: Run, status: dict | str, exp: tuple | None, now: float, params: dict) -> None:
     """The run's state: its experiment's, else its files' (training or interrupted), else DVC's."""
     rate = (run.seconds or 0) / max(run.done, 1)
     if exp and exp[1] == "running" and exp[2]:
@@ -127,7 +127,9 @@ def classify(run: Run, status: dict | str, exp: tuple | None, now: float) -> Non
         if isinstance(status, str):
             run.state, run.note = "done", UNKNOWN
         else:
-            train, evaluate = (changes(status.get(stage_name(kind, run.paths), [])) for kind in ("train", "evaluate"))
+            train, evaluate = (
+                changes(status.get(stage_name(params, kind, run.paths), [])) for kind in ("train", "evaluate")
+            )
             run.state = "stale" if train else "waiting" if evaluate else "done"
             run.note = "; ".join(train) or ("to evaluate: " + "; ".join(evaluate) if evaluate else "")
 
@@ -169,7 +171,7 @@ def status(folder: Path, now: float | None = None) -> str:
     dvc, exps = dvc_json(folder, "status", "--json", "dvc.yaml"), experiments(folder, runs)
     for run in runs:
         read_run(run, folder, now)
-        classify(run, dvc, exps.get(run.paths.name), now)
+        classify(run, dvc, exps.get(run.paths.name), now, params)
     total, parallel = time_left(runs, epochs)
     table = PrettyTable(["run", "status", "epoch", "s/epoch", "left h:mm", "note"], align="l")
     for r in runs:

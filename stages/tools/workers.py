@@ -38,7 +38,7 @@ import sys
 import time
 
 from stages.common import layout
-from stages.study_runs import study_runs
+from stages.study_runs import stage_name, study_runs
 from stages.tools import restored
 
 THREADS_KEY = "numerics.threads"
@@ -58,15 +58,9 @@ def threads_per_worker(jobs: int, cores: int) -> int:
     return max(1, cores // jobs)
 
 
-def stage_name(kind: str, run: layout.RunPaths) -> str:
-    """The dvc.yaml stage of `kind` ("train", "evaluate", "record") that makes `run`: DVC names
-    the items of `stages.tools.dvc_sync`'s foreach (main runs) and matrix (extra seeds) so."""
-    return f"{kind}@{run.arch}" if run.seed is None else f"{kind}_seed@{run.arch}-{run.seed}"
-
-
 def run_targets(params: dict) -> list[str]:
     """The last stage of every run of `stages.study_runs`, in its order."""
-    return [stage_name("evaluate", run) for run in study_runs(params)]
+    return [stage_name(params, "evaluate", run) for run in study_runs(params)]
 
 
 def experiment_name(token: str, run: layout.RunPaths) -> str:
@@ -131,12 +125,12 @@ def untracked_files() -> list[str]:
     return out.split()
 
 
-def queue_runs(runs: list[layout.RunPaths], token: str, threads: int, names: list[str]) -> None:
+def queue_runs(params: dict, runs: list[layout.RunPaths], token: str, threads: int, names: list[str]) -> None:
     """Queue one experiment per run, appending each name as soon as it is queued (so that
     Ctrl-C while queueing still removes the ones already there)."""
     for run in runs:
         name = experiment_name(token, run)
-        target = stage_name("evaluate", run)
+        target = stage_name(params, "evaluate", run)
         dvc("exp", "run", "--queue", "-n", name, "-S", f"{THREADS_KEY}={threads}", target, capture=True)
         names.append(name)
     print(f"workers: queued {len(names)} experiments: {', '.join(names)}", flush=True)
@@ -258,8 +252,8 @@ def main(argv=None) -> int:
             print(f"workers: params.yaml: {THREADS_KEY} set to {threads} ({args.jobs} workers)", flush=True)
         dvc("repro", "prepare")
 
-        runs = study_runs(layout.load_params())
-        queue_runs(runs, f"{int(time.time()) % 10**6:06d}", threads, names)
+        params = layout.load_params()
+        queue_runs(params, study_runs(params), f"{int(time.time()) % 10**6:06d}", threads, names)
         dvc("queue", "start", "-j", str(args.jobs))
         final = wait(names, args.poll)
         failed = [n for n, s in final.items() if s != "Success"]
