@@ -33,7 +33,7 @@ def test_one_target_per_run_in_study_runs_order():
         "evaluate@a",
         "evaluate_seed@a-1",
         "evaluate_seed@a-2",
-        "evaluate_seed@a-7",
+        "evaluate_more@a-7",  # the seeds section's stages (dvc_sync.seed_stages)
     ]
     assert experiment_name("123456", RunPaths("a", 2)) == "workers-123456-a-seed2"
 
