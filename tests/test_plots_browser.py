@@ -277,13 +277,15 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def served_page(tmp_path):
-    """`dvc plots show` with the local-scripts page template, served on 127.0.0.1: (url, plot ids)."""
+def served_page(tmp_path, request):
+    """`dvc plots show` with the local-scripts page template, served on 127.0.0.1: (url, plot ids,
+    architectures). The study is params.yaml's, or `request.param` synthetic architectures."""
     missing = [str(p) for p in [CHROMIUM, *SCRIPTS.values()] if not p.exists()]
     if missing:
         message = f"missing {missing}: run `bash tests/browser/install.sh`"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-    repo = StudyRepo(tmp_path / "repo")
+    count = getattr(request, "param", None)
+    repo = StudyRepo(tmp_path / "repo", archs=synthetic_ids(count) if count else None)
     out = tmp_path / "page"
     repo.run(f"dvc plots show --html-template {BROWSER / 'page.html'} -o {out}")
     vendor = out / "vendor"
@@ -297,7 +299,7 @@ def served_page(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html", set(repo.specs())
+        yield f"http://127.0.0.1:{server.server_address[1]}/index.html", set(repo.specs()), repo.archs
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -313,9 +315,10 @@ INSPECT = """ids => ids.map(id => document.getElementById(id)).map(div => ({
         labels: Array.from(legend.querySelectorAll('.role-legend-label text')).map(t => t.textContent)}))}))"""
 
 
+@pytest.mark.parametrize("served_page", [None, STYLED], ids=["params.yaml", f"{STYLED} architectures"], indirect=True)
 def test_plots_show_draws_every_plot_in_chromium(served_page, tmp_path):
     playwright = needed("playwright.sync_api")
-    url, vega_ids = served_page
+    url, vega_ids, archs = served_page
     problems = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
@@ -349,10 +352,12 @@ def test_plots_show_draws_every_plot_in_chromium(served_page, tmp_path):
     by_id = {div["id"]: div for div in divs}
     assert all(div["drawn"] for div in divs), [div["id"] for div in divs if not div["drawn"]]
     assert images and all(ok for _, ok in images), [src for src, ok in images if not ok]
-    archs = list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
     for plot_id in OVERLAYS:
         legends = {legend["title"]: legend["labels"] for legend in by_id[plot_id]["legends"]}
         assert legends.get("architecture") == archs, f"{plot_id}: {legends}"  # each once, in params order
         assert legends.get("revision") == ["workspace"], f"{plot_id}: {legends}"
     if os.environ.get("PLOTS_SHOW_SCREENSHOT"):
-        shutil.copy2(screenshot, ROOT / os.environ["PLOTS_SHOW_SCREENSHOT"])
+        target = Path(os.environ["PLOTS_SHOW_SCREENSHOT"])
+        if archs == synthetic_ids(len(archs)):  # the synthetic study's page goes beside it
+            target = target.with_name(f"{target.stem}-{len(archs)}{target.suffix}")
+        shutil.copy2(screenshot, ROOT / target)
