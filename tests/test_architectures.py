@@ -1,19 +1,24 @@
-"""The builder turns params.yaml into exactly the notebook's models."""
+"""The builder turns the reference entries into exactly the notebook's models, and every
+architecture of params.yaml (ours or a user's) into a model whose shapes it infers right."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+import yaml
 
-from stages.common.layout import load_params
+from stages.common.layout import ROOT, load_params
 from stages.model.builder import build_layer, build_model, build_optimizer, compile_model
 from stages.model.layers import LAYER_TYPES, as_pair, layer_arguments, resolved_arguments
 from stages.model.shapes import forward_flops, layer_shapes
 
 PARAMS = load_params()
-ARCHITECTURES = PARAMS["architectures"]
+ARCHITECTURES = PARAMS["architectures"]  # the study's: any ids, any number
 INPUT_SHAPE = PARAMS["model"]["input_shape"]
+# The notebook's 12 models as declared here, whatever params.yaml holds today.
+REFERENCE_FILE = ROOT / "reference" / "architectures.yaml"
+REFERENCE = yaml.safe_load(REFERENCE_FILE.read_text())["architectures"]
 
 # REFERENCE.md: total parameters (non-trainable ones are the batch-norm moving statistics).
 REFERENCE_PARAMS = {
@@ -32,42 +37,58 @@ REFERENCE_PARAMS = {
 }
 
 
-def test_params_yaml_declares_the_twelve_reference_ids():
-    assert list(ARCHITECTURES) == list(REFERENCE_PARAMS)
+def test_the_reference_file_declares_the_twelve_notebook_ids():
+    notebook = yaml.safe_load((ROOT / "reference" / "notebook.yaml").read_text())
+    assert list(REFERENCE) == list(REFERENCE_PARAMS) == list(notebook)
+
+
+@pytest.mark.parametrize("arch_id", [a for a in REFERENCE if a in ARCHITECTURES])
+def test_a_reference_id_kept_in_params_yaml_is_the_reference_model(arch_id):
+    """params.yaml may add architectures and drop reference ones; the report holds an id to the
+    notebook's figures for it (reference/notebook.yaml), so under a reference id must be its model."""
+    assert ARCHITECTURES[arch_id] == REFERENCE[arch_id], (
+        f"params.yaml: architectures.{arch_id} differs from {REFERENCE_FILE.relative_to(ROOT)}, the notebook's "
+        f"model that the report compares it with: give your variant an id of its own"
+    )
 
 
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("arch_id", REFERENCE_PARAMS)
 def test_parameter_count_matches_reference(arch_id):
-    model = build_model(arch_id, ARCHITECTURES[arch_id], INPUT_SHAPE)
+    model = build_model(arch_id, REFERENCE[arch_id], INPUT_SHAPE)
     total, non_trainable = REFERENCE_PARAMS[arch_id]
     assert model.count_params() == total
     assert sum(math.prod(w.shape) for w in model.non_trainable_weights) == non_trainable
 
 
+# the reference models, and params.yaml's other architectures (a user's)
+EVERY_ARCHITECTURE = {**REFERENCE, **ARCHITECTURES}
+
+
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("arch_id", REFERENCE_PARAMS)
+@pytest.mark.parametrize("arch_id", EVERY_ARCHITECTURE)
 def test_shape_inference_agrees_with_keras(arch_id):
-    model = build_model(arch_id, ARCHITECTURES[arch_id], INPUT_SHAPE)
+    architecture = EVERY_ARCHITECTURE[arch_id]
+    model = build_model(arch_id, architecture, INPUT_SHAPE)
     keras_shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
-    assert layer_shapes(ARCHITECTURES[arch_id]["layers"], INPUT_SHAPE) == keras_shapes
+    assert layer_shapes(architecture["layers"], INPUT_SHAPE) == keras_shapes
 
 
 @pytest.mark.tensorflow
 def test_dense_before_flatten_quirk_is_kept():
-    model = build_model("conv3_k753_same", ARCHITECTURES["conv3_k753_same"], INPUT_SHAPE)
+    model = build_model("conv3_k753_same", REFERENCE["conv3_k753_same"], INPUT_SHAPE)
     dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"][0]
     assert tuple(dense.output.shape[1:]) == (7, 7, 128)
 
 
 def test_forward_flops_of_conv2_k3():
     # 26*26*32*9*2 + 24*24*64*288*2 + 9216*128*2 + 128*10*2 (multiply-adds x 2)
-    assert forward_flops(ARCHITECTURES["conv2_k3"]["layers"], INPUT_SHAPE) == 23_984_896
+    assert forward_flops(REFERENCE["conv2_k3"]["layers"], INPUT_SHAPE) == 23_984_896
 
 
 @pytest.mark.tensorflow
 def test_adadelta_keeps_keras_2_learning_rate():
-    optimizer = build_optimizer(ARCHITECTURES["conv2_k3"]["optimizer"])
+    optimizer = build_optimizer(REFERENCE["conv2_k3"]["optimizer"])
     assert type(optimizer).__name__ == "Adadelta"
     assert float(optimizer.learning_rate) == pytest.approx(1.0)
     assert float(optimizer.rho) == pytest.approx(0.95)
@@ -99,7 +120,7 @@ def test_compiled_model_trains_on_integer_labels():
 
     keras.utils.set_random_seed(0)
     model = compile_model(
-        build_model("conv2_k3", ARCHITECTURES["conv2_k3"], INPUT_SHAPE), ARCHITECTURES["conv2_k3"]["optimizer"]
+        build_model("conv2_k3", REFERENCE["conv2_k3"], INPUT_SHAPE), REFERENCE["conv2_k3"]["optimizer"]
     )
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
     y = np.arange(8, dtype=np.int32)

@@ -26,6 +26,28 @@ def changed_lines(before: str, after: str) -> list[str]:
     ]
 
 
+def value_change(key: str, new) -> tuple[str, list[str]]:
+    """An override of params.yaml's `key` (dotted) and the two lines its diff must be: the line
+    holding the old value, and the same line with the new one."""
+    value = yaml.safe_load(PARAMS_FILE.read_text())
+    for part in key.split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    name = key.rsplit(".", 1)[1]
+    old_line = next(line for line in PARAMS_FILE.read_text().splitlines() if line.strip() == f"{name}: {value}")
+    return f"{key}={new}", [f"-{old_line}", f"+{old_line.replace(f'{name}: {value}', f'{name}: {new}')}"]
+
+
+# the ids come from params.yaml: the first architecture with a block-style optimizer, the first
+# whose first layer has filters (any architecture, ours or a user's, is laid out alike)
+ARCHS = yaml.safe_load(PARAMS_FILE.read_text())["architectures"]
+BLOCK_OPTIMIZER = next(
+    a
+    for a in ARCHS
+    if f"  {a}:\n    optimizer:\n      name:" in PARAMS_FILE.read_text() and "learning_rate" in ARCHS[a]["optimizer"]
+)
+WITH_FILTERS = next(a for a in ARCHS if "filters" in ARCHS[a]["layers"][0])
+
+
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -36,11 +58,13 @@ def changed_lines(before: str, after: str) -> list[str]:
                 "+  validation: test       # holdout: last `val_size` training images, never trained on",
             ],
         ),
-        (
-            "architectures.conv3_k5.optimizer.learning_rate=0.002",
-            ["-      learning_rate: 0.001", "+      learning_rate: 0.002"],
+        value_change(
+            f"architectures.{BLOCK_OPTIMIZER}.optimizer.learning_rate",
+            2 * ARCHS[BLOCK_OPTIMIZER]["optimizer"]["learning_rate"],
         ),
-        ("architectures.conv2_k3.layers.0.filters=16", ["-      filters: 32", "+      filters: 16"]),
+        value_change(
+            f"architectures.{WITH_FILTERS}.layers.0.filters", ARCHS[WITH_FILTERS]["layers"][0]["filters"] // 2
+        ),
         (
             "train.extra_seeds=[1,2,3]",
             ["+  - 3"],

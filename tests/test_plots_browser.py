@@ -2,7 +2,8 @@
 
 No training: a temporary git + DVC repo holds the project's dvc.yaml (rendered from params.yaml),
 its custom templates (.dvc/plots/) and hand-made data: the study tables in tests/browser/data/
-(the 12 architectures' seed-0 histories and confusion counts of a real 15-epoch study), each
+(the 12 reference architectures' seed-0 histories and confusion counts of a real 15-epoch study;
+any other id, a user's or a synthetic one, gets a reference architecture's numbers scaled), each
 architecture's history.csv cut from them, and tiny PNGs for the image plots.
 
 Needs, outside the venv, what `bash tests/browser/install.sh` installs (Debian's chromium, the
@@ -79,9 +80,30 @@ def tiny_png(path: Path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
 
 
-def study_rows(seeds=(0,)) -> list[dict]:
+def table_for(path: Path, archs: list[str]) -> list[dict]:
+    """The rows of a study table in tests/browser/data for `archs`: an id the data has keeps its
+    rows; any other (a user's, or 20 synthetic ones) gets those of the data's k-th architecture,
+    its numbers scaled a little so that every curve differs."""
+    rows = list(csv.DictReader(path.open()))
+    by_arch = {}
+    for row in rows:
+        by_arch.setdefault(row["arch"], []).append(row)
+    known = list(by_arch)
+    out = []
+    for k, arch in enumerate(archs):
+        if arch in by_arch:
+            out += by_arch[arch]
+            continue
+        factor = 1 + 0.02 * (k + 1)
+        for row in by_arch[known[k % len(known)]]:
+            scaled = {c: f"{float(row[c]) * factor:.6g}" for c in ("val_loss", "val_error") if c in row}
+            out.append({**row, **scaled, "arch": arch, "run": arch})
+    return out
+
+
+def study_rows(archs: list[str], seeds=(0,)) -> list[dict]:
     """The study history; extra seeds are seed 0's curves scaled a little, so each run differs."""
-    rows = list(csv.DictReader((DATA / "history.csv").open()))
+    rows = table_for(DATA / "history.csv", archs)
     out = []
     for seed in seeds:
         for row in rows:
@@ -106,10 +128,16 @@ def write_csv(path: Path, rows: list[dict], fields) -> None:
         writer.writerows(rows)
 
 
-class StudyRepo:
-    """A git + DVC repo with the project's plots and hand-made data, committed."""
+def synthetic_ids(n: int) -> list[str]:
+    """n architecture ids of a user's study (none of ours)."""
+    return [f"user_arch_{k:02d}" for k in range(1, n + 1)]
 
-    def __init__(self, path: Path, seeds=(0,)):
+
+class StudyRepo:
+    """A git + DVC repo with the project's plots and hand-made data, committed: params.yaml's
+    architectures, or the ids given (each with a copy of params.yaml's first architecture)."""
+
+    def __init__(self, path: Path, seeds=(0,), archs: list[str] | None = None):
         self.path = path
         self.env = {
             **os.environ,
@@ -121,21 +149,23 @@ class StudyRepo:
             "GIT_COMMITTER_EMAIL": "t@example.com",
         }
         params = yaml.safe_load((ROOT / "params.yaml").read_text())
+        if archs is not None:
+            first = next(iter(params["architectures"].values()))
+            params["architectures"] = {a: params["architectures"].get(a, first) for a in archs}
         self.archs = list(params["architectures"])
         path.mkdir(parents=True)
         self.run("git init -q -b main && dvc init -q && dvc config core.analytics false")
         shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")
-        shutil.copy2(ROOT / "params.yaml", path / "params.yaml")
+        (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         (path / "dvc.yaml").write_text(dvc_sync.render(params))
-        self.write_history(study_rows(seeds))
-        shutil.copy2(DATA / "errors.csv", path / "plots/study/errors.csv")
+        self.write_history(study_rows(self.archs, seeds))
+        errors = table_for(DATA / "errors.csv", self.archs)
+        write_csv(path / dvc_plots.STUDY_ERRORS, errors, errors[0].keys())
         for image in ["plots/comparison.png", "plots/pareto.png", *(f"plots/{a}/loss.png" for a in self.archs)]:
             tiny_png(path / image)
         self.run("git add -A && git commit -qm study")
 
     def write_history(self, rows: list[dict]) -> None:
-        missing = set(self.archs) - {row["arch"] for row in rows}
-        assert not missing, f"{DATA / 'history.csv'} has no rows for {sorted(missing)} of params.yaml: add them"
         write_csv(self.path / dvc_plots.STUDY_HISTORY, rows, rows[0].keys())
         for arch in self.archs:
             write_csv(
@@ -161,19 +191,32 @@ class StudyRepo:
 # ---------------------------------------------------------------- vl-convert: the lines' styles
 
 
-def line_styles(spec: dict) -> list[tuple[str, str]]:
-    """(stroke colour, dash pattern) of every line Vega draws for the spec (legend symbols left out)."""
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def marks(spec: dict, kind: str) -> list[ET.Element]:
+    """The <path>s Vega draws for the spec's marks of one kind ("line", "symbol"), legends left out."""
     vl_convert = needed("vl_convert")
     svg = ET.fromstring(vl_convert.vegalite_to_svg(spec, vl_version=VL_VERSION))
-    styles = []
-    for group in svg.iter("{http://www.w3.org/2000/svg}g"):
+    paths = []
+    for group in svg.iter(f"{SVG}g"):
         classes = group.get("class", "").split()
-        if "mark-line" in classes and "role-mark" in classes:
-            styles += [
-                (path.get("stroke"), path.get("stroke-dasharray", "solid"))
-                for path in group.iter("{http://www.w3.org/2000/svg}path")
-            ]
-    return styles
+        if f"mark-{kind}" in classes and "role-mark" in classes:
+            paths += list(group.iter(f"{SVG}path"))
+    return paths
+
+
+def line_styles(spec: dict) -> list[tuple[str, str]]:
+    """(stroke colour, dash pattern) of every line Vega draws for the spec (legend symbols left out)."""
+    return [(path.get("stroke"), path.get("stroke-dasharray", "solid")) for path in marks(spec, "line")]
+
+
+def point_shapes(spec: dict) -> dict[str, set[str]]:
+    """{colour: the shapes (their SVG path, placed by a transform) of the points drawn in it}."""
+    shapes: dict[str, set[str]] = {}
+    for path in marks(spec, "symbol"):
+        shapes.setdefault(path.get("stroke") or path.get("fill"), set()).add(path.get("d"))
+    return shapes
 
 
 def y_scale_type(spec: dict) -> str:
@@ -185,24 +228,43 @@ def test_each_architecture_has_its_own_line_style_on_log_axes(tmp_path):
     repo = StudyRepo(tmp_path / "repo")
     specs = repo.specs()
     assert set(specs) >= {*OVERLAYS, "errors"}
+    n = len(repo.archs)
     for plot_id in OVERLAYS:
         styles = line_styles(specs[plot_id])
-        assert len(styles) == 12, f"{plot_id}: {len(styles)} lines"
-        assert len(set(styles)) == 12, f"{plot_id}: 12 lines in {len(set(styles))} styles: {sorted(styles)}"
+        assert len(styles) == n, f"{plot_id}: {len(styles)} lines"
+        assert len(set(styles)) == n, f"{plot_id}: {n} lines in {len(set(styles))} styles: {sorted(styles)}"
         assert y_scale_type(specs[plot_id]) == "log", plot_id
+
+
+STYLED = 20  # the overlays give this many architectures a style each (colour, and a point shape)
+
+
+def test_twenty_architectures_get_twenty_distinct_styles(tmp_path):
+    """A user's study of STYLED architectures: a colour each (the dash is the revision's), and the
+    points of each line in one shape, the shapes cycling through a shorter list as a second channel."""
+    repo = StudyRepo(tmp_path / "repo", archs=synthetic_ids(STYLED))
+    specs = repo.specs()
+    for plot_id in OVERLAYS:
+        styles = line_styles(specs[plot_id])
+        assert len(styles) == STYLED and len(set(styles)) == STYLED, f"{plot_id}: {sorted(styles)}"
+        shapes = point_shapes(specs[plot_id])
+        assert set(shapes) == {colour for colour, _ in styles}, f"{plot_id}: points in other colours than lines"
+        assert all(len(drawn) == 1 for drawn in shapes.values()), f"{plot_id}: a line's points in several shapes"
+        assert len(set().union(*shapes.values())) >= 5, f"{plot_id}: the shapes do not vary"
 
 
 def test_plots_diff_dashes_each_revision_and_seeds_share_their_architectures_style(tmp_path):
     repo = StudyRepo(tmp_path / "repo")
-    rows = study_rows(seeds=(0, 1, 2))  # the workspace gains two seeds per architecture
+    n = len(repo.archs)
+    rows = study_rows(repo.archs, seeds=(0, 1, 2))  # the workspace gains two seeds per architecture
     repo.write_history(rows)
     shown_specs, diffed_specs = repo.specs(), repo.specs("dvc plots diff HEAD")
     for plot_id in OVERLAYS:
         shown = line_styles(shown_specs[plot_id])
-        assert len(shown) == 36 and len(set(shown)) == 12, f"{plot_id}: one line per run, a colour per architecture"
+        assert len(shown) == 3 * n and len(set(shown)) == n, f"{plot_id}: one line per run, a colour per architecture"
         diffed = line_styles(diffed_specs[plot_id])
-        assert len(diffed) == 12 + 36, plot_id
-        assert len(set(diffed)) == 24, f"{plot_id}: 12 colours x 2 revisions: {sorted(set(diffed))}"
+        assert len(diffed) == n + 3 * n, plot_id
+        assert len(set(diffed)) == 2 * n, f"{plot_id}: {n} colours x 2 revisions: {sorted(set(diffed))}"
         assert len({dash for _, dash in diffed}) == 2, f"{plot_id}: one dash per revision"
 
 
@@ -215,13 +277,15 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def served_page(tmp_path):
-    """`dvc plots show` with the local-scripts page template, served on 127.0.0.1: (url, plot ids)."""
+def served_page(tmp_path, request):
+    """`dvc plots show` with the local-scripts page template, served on 127.0.0.1: (url, plot ids,
+    architectures). The study is params.yaml's, or `request.param` synthetic architectures."""
     missing = [str(p) for p in [CHROMIUM, *SCRIPTS.values()] if not p.exists()]
     if missing:
         message = f"missing {missing}: run `bash tests/browser/install.sh`"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-    repo = StudyRepo(tmp_path / "repo")
+    count = getattr(request, "param", None)
+    repo = StudyRepo(tmp_path / "repo", archs=synthetic_ids(count) if count else None)
     out = tmp_path / "page"
     repo.run(f"dvc plots show --html-template {BROWSER / 'page.html'} -o {out}")
     vendor = out / "vendor"
@@ -235,7 +299,7 @@ def served_page(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html", set(repo.specs())
+        yield f"http://127.0.0.1:{server.server_address[1]}/index.html", set(repo.specs()), repo.archs
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -251,9 +315,10 @@ INSPECT = """ids => ids.map(id => document.getElementById(id)).map(div => ({
         labels: Array.from(legend.querySelectorAll('.role-legend-label text')).map(t => t.textContent)}))}))"""
 
 
+@pytest.mark.parametrize("served_page", [None, STYLED], ids=["params.yaml", f"{STYLED} architectures"], indirect=True)
 def test_plots_show_draws_every_plot_in_chromium(served_page, tmp_path):
     playwright = needed("playwright.sync_api")
-    url, vega_ids = served_page
+    url, vega_ids, archs = served_page
     problems = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
@@ -287,10 +352,12 @@ def test_plots_show_draws_every_plot_in_chromium(served_page, tmp_path):
     by_id = {div["id"]: div for div in divs}
     assert all(div["drawn"] for div in divs), [div["id"] for div in divs if not div["drawn"]]
     assert images and all(ok for _, ok in images), [src for src, ok in images if not ok]
-    archs = list(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
     for plot_id in OVERLAYS:
         legends = {legend["title"]: legend["labels"] for legend in by_id[plot_id]["legends"]}
         assert legends.get("architecture") == archs, f"{plot_id}: {legends}"  # each once, in params order
         assert legends.get("revision") == ["workspace"], f"{plot_id}: {legends}"
     if os.environ.get("PLOTS_SHOW_SCREENSHOT"):
-        shutil.copy2(screenshot, ROOT / os.environ["PLOTS_SHOW_SCREENSHOT"])
+        target = Path(os.environ["PLOTS_SHOW_SCREENSHOT"])
+        if archs == synthetic_ids(len(archs)):  # the synthetic study's page goes beside it
+            target = target.with_name(f"{target.stem}-{len(archs)}{target.suffix}")
+        shutil.copy2(screenshot, ROOT / target)

@@ -39,6 +39,8 @@ from stages.statistics import seeds_images as si
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+# sample architectures: the notebook's, as declared in reference/ (params.yaml may have dropped some)
+REAL_PARAMS["architectures"] = yaml.safe_load((ROOT / "reference" / "architectures.yaml").read_text())["architectures"]
 N_TEST = 1000
 ACTUAL = np.random.default_rng(0).integers(0, 10, size=N_TEST)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib
 import re
 import sys
 from dataclasses import dataclass
@@ -402,7 +403,21 @@ def main(argv=None) -> int:
     for path in stale:
         write_text(path, expected[path])
     print(f"wrote {names}" if stale else "dvc.yaml files are up to date")
-    return 0
+    return _after_sync()
+
+
+def _after_sync() -> int:
+    """What follows the new dvc.yaml files: dvc.lock entries and records of removed runs pruned
+    (stages/tools/prune.py), and the README's study table, which lists params.yaml's architectures
+    (stages/tools/readme_results.py), rewritten where the README has one. Imported by name, so that
+    they stay out of the validate stage's code deps (stages.common.imports reads import statements):
+    that stage runs `--check`, never this."""
+    status = importlib.import_module("stages.tools.prune").main()
+    readme_results = importlib.import_module("stages.tools.readme_results")
+    readme = layout.CODE_ROOT / readme_results.README
+    if readme.is_file() and readme_results.START in readme.read_text():
+        status = readme_results.main([]) or status
+    return status
 
 
 if __name__ == "__main__":
