@@ -1,10 +1,13 @@
-"""The results tables of README.md and docs/results.md quote the committed results, not figures typed from memory.
+"""The results tables of README.md and docs/results.md quote the committed results, not figures
+typed from memory.
 
-Every number of docs/results.md's table of the previous code's run must equal what main holds: `reference/previous-run/metrics/<id>.json` (the
-previous code's reference run), `reference/notebook.yaml` (the notebook) and, for the notebook's
-protocol, the report of that experiment, `reference/previous-run/notebook-protocol-summary.md`. A cell may be "—"
-while a run has not finished; a number that disagrees fails. The three-seed study's table is generated
-(`stages.tools.readme_results`, tested in test_readme_results.py) and must equal its rendering of main's files."""
+Every number of docs/results.md's table of the previous code's run must equal what main holds:
+`reference/previous-run/metrics/<id>.json` (the previous code's reference run),
+`reference/notebook.yaml` (the notebook) and, for the notebook's protocol, the report of that
+experiment, `reference/previous-run/notebook-protocol-summary.md`. A cell may be "—" while a run
+has not finished; a number that disagrees fails. The three-seed study's table in README.md is
+generated (`stages.tools.readme_results`, tested in test_readme_results.py) and must equal its
+rendering of main's files."""
 
 from __future__ import annotations
 

@@ -12,13 +12,14 @@ Where each block runs, on a fresh clone of a committed copy of the project (git-
 they are in the working tree, so an edited README is what is tested):
 - a block with a line that trains (`make run`, `make run-notebook`, `make quick`, `dvc repro`,
   `dvc exp run`, `dvc queue start`, `make run JOBS=N`; not `dvc repro --allow-missing`, which
-  trusts the committed runs) runs on a clone of a copy first set to the quick configuration
-  through DVC's own override code (`dvc.utils.hydra.apply_overrides`, what `dvc exp run -S`
-  runs) and committed: two architectures (QUICK_ARCHS), a small subset, one epoch, one seed.
-  None of these lines means "all twelve": each runs on whatever params.yaml holds. Those clones
-  share one DVC cache (so the run-cache restores a configuration another block trained, as on
-  a user's machine) and have a local folder as their default DVC remote (the user's own remote,
-  for `dvc push`/`dvc fetch`);
+  trusts the committed runs) or needs a DVC remote (`dvc push`/`fetch`/`pull`, the study
+  scripts) runs on a clone of a copy first set to the quick configuration through DVC's own
+  override code (`dvc.utils.hydra.apply_overrides`, what `dvc exp run -S` runs) and committed:
+  two architectures (QUICK_ARCHS), a small subset, one epoch, one seed. None of these lines
+  means "all twelve": each runs on whatever params.yaml holds. Those clones share one DVC cache
+  (so the run-cache restores a configuration another block trained, as on a user's machine)
+  and have a local folder as their default DVC remote (the user's own remote, which the
+  README's `dvc remote add` lines set up);
 - every other block runs on a clone of the project as committed: our study, with its records
   in git and no DVC cache, which is what a new user has.
 
@@ -350,9 +351,10 @@ def run_block(clones: Clones, block: Block) -> list[str]:
     if ran and (len(exits) < len(ran) or exits[-1] != "0"):
         command = block.commands[ran[-1]]
         output = out.rsplit(f"{START}{ran[-1]}", 1)[-1]
+        status = exits[-1] if len(exits) == len(ran) else "?"
         failures.append(
-            f"{doc_name(block.doc)}:{command.line} ({kind}): `{command.text}` failed"
-            f" (exit {exits[-1] if len(exits) == len(ran) else '?'})\n--- stdout\n{output[-2500:]}\n--- stderr\n{err[-2500:]}"
+            f"{doc_name(block.doc)}:{command.line} ({kind}): `{command.text}` failed (exit {status})"
+            f"\n--- stdout\n{output[-2500:]}\n--- stderr\n{err[-2500:]}"
         )
     elif block.quick:
         queue_error = wait_for_queue(clones, clone)
