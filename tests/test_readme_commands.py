@@ -26,7 +26,8 @@ they are in the working tree, so an edited README is what is tested):
 The venv is the one running this test, linked as the clone's `.venv` (with requirements.txt
 dated back, so `make` sees it installed and does not reinstall). MNIST comes from
 MNIST_SOURCE. README_COMMANDS_DOCS (paths separated by `:`) tests other Markdown files instead,
-e.g. a copy of the README with a broken line, to see this test fail.
+e.g. a copy of the README with a broken line, to see this test fail; README_COMMANDS_FAILFAST=1
+stops a document at its first failing block.
 """
 
 from __future__ import annotations
@@ -366,5 +367,9 @@ def run_block(clones: Clones, block: Block) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", documents(), ids=doc_name)
 def test_every_command_runs_as_written(clones, doc):
-    failures = [message for block in blocks_of(doc) for message in run_block(clones, block)]
+    failures = []
+    for block in blocks_of(doc):
+        failures += run_block(clones, block)
+        if failures and os.environ.get("README_COMMANDS_FAILFAST"):
+            break  # set it to stop at the first failing block, not run the document's rest
     assert failures == [], "\n\n".join(failures)
