@@ -129,6 +129,9 @@ def parse_commands(lines: list[tuple[int, str]], console: bool) -> list[Command]
             line = line[2:]
         if not pending and (not line.strip() or line.strip().startswith("#")):
             continue  # a comment line or a blank one
+        if not pending and MARKER in line:
+            commands.append(Command(number, line, marker_reason(line)))  # not run, so not parsed: `<repo>`
+            continue
         pending.append((number, line))
         text = "\n".join(part for _, part in pending)
         if complete(text):
@@ -162,7 +165,7 @@ def test_the_parser_finds_commands_joins_continuations_and_skips_output(tmp_path
     doc = tmp_path / "doc.md"
     doc.write_text(
         "text\n\n```bash\n# a comment\nmake run   # trains\nfor i in 1 2; do\n  echo $i\ndone\n"
-        "dvc repro \\\n  report\nmake test  # not run by the tests: the suite itself\n```\n\n"
+        "dvc repro \\\n  report\ngit clone <repo>  # not run by the tests: a placeholder\n```\n\n"
         "```console\n$ dvc metrics show\nPath  Metric\n```\n\n```text\nmake run\n```\n"
     )
     bash, console, output = blocks_of(doc)
@@ -170,7 +173,7 @@ def test_the_parser_finds_commands_joins_continuations_and_skips_output(tmp_path
         (5, "make run   # trains", None),
         (6, "for i in 1 2; do\n  echo $i\ndone", None),
         (9, "dvc repro \\\n  report", None),
-        (11, "make test  # not run by the tests: the suite itself", "the suite itself"),
+        (11, "git clone <repo>  # not run by the tests: a placeholder", "a placeholder"),
     ]
     assert bash.quick and [c.text for c in console.commands] == ["dvc metrics show"] and not console.quick
     assert output.commands == []
