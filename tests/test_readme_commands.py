@@ -326,7 +326,16 @@ def wait_for_queue(clones: Clones, clone: Path, timeout: float = 900) -> str | N
             return f"the queue did not finish in {timeout:.0f} s:\n{status}"
         time.sleep(10)
     subprocess.run("dvc queue stop", shell=True, cwd=clone, env=clones.env, capture_output=True, timeout=120)
-    return f"a queued experiment failed:\n{status}" if re.search(r"\bFailed\b", status) else None
+    failed = re.findall(r"^\S+\s+(\S+)\s+.*\bFailed\b", status, re.M)
+    if not failed:
+        return None
+    logs = [
+        subprocess.run(
+            ["dvc", "queue", "logs", name], cwd=clone, env=clones.env, text=True, capture_output=True, timeout=120
+        ).stdout[-2000:]
+        for name in failed
+    ]
+    return f"a queued experiment failed:\n{status}\n--- dvc queue logs\n" + "\n".join(logs)
 
 
 def run_block(clones: Clones, block: Block) -> list[str]:
