@@ -264,7 +264,10 @@ class Clones:
         self.sh(f"git clone -q {self.full} {origin}", self.base)
         params_file = origin / "params.yaml"
         apply_overrides(params_file, quick_overrides(yaml.safe_load(params_file.read_text())))
-        params = yaml.safe_load(params_file.read_text())  # a corrupted file fails here, naming the line
+        try:
+            params = yaml.safe_load(params_file.read_text())
+        except yaml.YAMLError as e:  # what `dvc exp run -S` would do to a user's params.yaml
+            pytest.fail(f"DVC's override code leaves params.yaml unparsable (quick configuration): {e}")
         assert list(params["architectures"]) == list(QUICK_ARCHS) and params["train"]["extra_seeds"] == []
         self._link_venv(origin)
         self.sh("python -m stages.tools.dvc_sync && python -m stages.validate", origin)
