@@ -1,10 +1,13 @@
-"""The README's results table quotes the committed results, not figures typed from memory.
+"""The results tables of README.md and docs/results.md quote the committed results, not figures
+typed from memory.
 
-Every number in it must equal what main holds: `reference/previous-run/metrics/<id>.json` (the
-previous code's reference run), `reference/notebook.yaml` (the notebook) and, for the notebook's
-protocol, the report of that experiment, `reference/previous-run/notebook-protocol-summary.md`. A cell may be "—"
-while a run has not finished; a number that disagrees fails. The three-seed study's table is generated
-(`stages.tools.readme_results`, tested in test_readme_results.py) and must equal its rendering of main's files."""
+Every number of docs/results.md's table of the previous code's run must equal what main holds:
+`reference/previous-run/metrics/<id>.json` (the previous code's reference run),
+`reference/notebook.yaml` (the notebook) and, for the notebook's protocol, the report of that
+experiment, `reference/previous-run/notebook-protocol-summary.md`. A cell may be "—" while a run
+has not finished; a number that disagrees fails. The three-seed study's table in README.md is
+generated (`stages.tools.readme_results`, tested in test_readme_results.py) and must equal its
+rendering of main's files."""
 
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from stages.common.layout import ROOT, load_params
 from stages.tools import readme_results
 
 README = ROOT / "README.md"
+RESULTS = ROOT / "docs" / "results.md"  # our study's results: the previous code's run is there
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 NOTEBOOK = ROOT / "reference" / "notebook.yaml"
 PREVIOUS_RUN = ROOT / "reference" / "previous-run"  # the previous code's reference run
 NOTEBOOK_PROTOCOL_SUMMARY = PREVIOUS_RUN / "notebook-protocol-summary.md"
@@ -39,8 +44,8 @@ def markdown_table(text: str) -> tuple[list[str], list[list[str]]]:
 
 
 def results_table() -> tuple[list[str], dict[str, dict[str, str]]]:
-    text = README.read_text()
-    assert START in text and END in text, f"README.md: no results table between {START} and {END}"
+    text = RESULTS.read_text()
+    assert START in text and END in text, f"docs/results.md: no results table between {START} and {END}"
     header, rows = markdown_table(text.split(START, 1)[1].split(END, 1)[0])
     return [row[0] for row in rows], {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
@@ -108,12 +113,15 @@ def test_the_notebook_protocol_figures_are_its_committed_report():
         assert quoted == [ours, difference], arch
 
 
-def test_every_local_link_and_figure_exists():
-    """A renamed plot or doc would leave the README pointing at nothing."""
-    targets = re.findall(r"\]\(([^)#\s]+)\)", README.read_text())
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_local_link_and_figure_exists(doc):
+    """A renamed plot or doc would leave the README or a doc pointing at nothing (links are
+    relative to the file that holds them)."""
+    targets = re.findall(r"\]\(([^)#\s]+)\)", doc.read_text())
     local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
-    assert "plots/comparison.png" in local  # the regex finds the figures
-    assert [t for t in local if not (ROOT / t).exists()] == []
+    if doc in (README, RESULTS):
+        assert any(t.endswith("plots/comparison.png") for t in local)  # the regex finds the figures
+    assert [t for t in local if not (doc.parent / t).exists()] == []
 
 
 def history_differences(ours: str, reference: str) -> list[str]:
@@ -143,14 +151,14 @@ def test_history_differences_allow_one_unit_in_the_last_digit_only():
         history_differences(header + "1,1e-05,0.1\n", header + "1,3e-05,0.1\n")
 
 
-# README, "The previous code's reference run": the one history cell of the retrained seed-0 runs
+# docs/results.md, "The previous code's reference run": the one history cell of the retrained seed-0 runs
 # that is not the reference run's (our full value 0.028648749, a float32 step from the 0.02864875
 # where 6 digits round up); every other history value and every test prediction is identical.
 KNOWN_HISTORY_DIFFERENCES = {"conv3_k7_s2": ["epoch 7 val_loss: 0.0286487 vs 0.0286488"]}
 
 
 def test_the_retrained_seed_0_runs_reproduce_the_reference_run():
-    """README, "The previous code's reference run": the final code (with the AVX2 cap) gives the
+    """docs/results.md, "The previous code's reference run": the final code (with the AVX2 cap) gives the
     reference run's test predictions byte for byte and its histories to the last printed digit
     but for KNOWN_HISTORY_DIFFERENCES; every seed-0 record on main shows it."""
     records = [d for d in (ROOT / "metrics" / "record").glob("*") if (PREVIOUS_RUN / "plots" / d.name).is_dir()]
@@ -180,7 +188,7 @@ def comparison_figures(summary: str) -> list[tuple[str, str, str]]:
 
 
 def test_the_notebook_pipeline_on_main_reproduces_the_previous_notebook_protocol_run():
-    """README, "The previous code's reference run": `notebook/dvc.yaml` on main, rerun on the final
+    """docs/results.md, "The previous code's reference run": `notebook/dvc.yaml` on main, rerun on the final
     code, gives the previous code's notebook-protocol report again: every architecture's last-epoch
     and best-epoch test accuracy and best epoch, to the printed digit."""
     ours = (ROOT / "notebook" / "metrics" / "summary.md").read_text()
@@ -201,7 +209,7 @@ def test_the_notebook_pipeline_on_main_reproduces_the_previous_notebook_protocol
 
 
 def test_the_study_table_is_written_from_the_committed_results():
-    """README, "The three-seed study": the block is `python -m stages.tools.readme_results`'s
+    """README, "Our study": the block is `python -m stages.tools.readme_results`'s
     rendering of main's metrics/runs.json, notebook/metrics/runs.json and reference/notebook.yaml;
     rerun it after a run is committed."""
     assert readme_results.main(["--check"]) == 0
