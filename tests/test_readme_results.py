@@ -39,6 +39,9 @@ def project(tmp_path):
         "net_b": _run(0.9870, 13, 60),
     }
     (tmp_path / "metrics" / "runs.json").write_text(json.dumps(runs))
+    # the report's interval over seeds and test images, and rank set (net_b has one seed: none)
+    study = {"net_a": {"mean": 0.991, "runs": 3, "ci_low": 0.9885, "ci_high": 0.9935, "rank_best": 1, "rank_worst": 2}}
+    (tmp_path / "metrics" / "study.json").write_text(json.dumps(study))
     # the notebook pipeline's report waits for all its runs: the table reads their records
     (tmp_path / "notebook" / "metrics" / "record" / "net_a").mkdir(parents=True)
     (tmp_path / "notebook" / "metrics" / "record" / "net_a" / "metrics.json").write_text(
@@ -62,7 +65,8 @@ def test_three_seeds_give_mean_sd_interval_and_the_notebook_comparison(project):
         "1,234",
         "3 of 3",
         "99.10 ± 0.10",
-        "[98.85, 99.35]",
+        "[98.85, 99.35]",  # study.json's, as the report computed it
+        "1–2",
         "12, 9, 14",
         "15",  # (600 + 1200 + 900) / 3 s = 15 min
         "99.26",
@@ -73,7 +77,7 @@ def test_three_seeds_give_mean_sd_interval_and_the_notebook_comparison(project):
 
 def test_an_unfinished_architecture_shows_what_it_has_and_dashes_for_the_rest(project):
     rows = _rows(readme_results.render(project))
-    assert rows["net_b"] == ["1,234", "1 of 3", "98.70", "—", "13", "1", "—", "99.50", "—"]
+    assert rows["net_b"] == ["1,234", "1 of 3", "98.70", "—", "—", "13", "1", "—", "99.50", "—"]
 
 
 def test_the_totals_count_runs_and_training_time_of_both_pipelines(project):
@@ -116,9 +120,10 @@ def test_a_new_run_makes_the_committed_table_stale(project):
 
 def test_no_results_yet_is_a_table_of_dashes(project):
     (project / "metrics" / "runs.json").unlink()
+    (project / "metrics" / "study.json").unlink()
     (project / "notebook" / "metrics" / "record" / "net_a" / "metrics.json").unlink()
     rows = _rows(readme_results.render(project))
-    assert rows["net_a"] == ["—", "0 of 3", "—", "—", "—", "—", "—", "99.05", "—"]
+    assert rows["net_a"] == ["—", "0 of 3", "—", "—", "—", "—", "—", "—", "99.05", "—"]
 
 
 def test_a_readme_without_the_markers_is_an_error_naming_them(project, capsys):

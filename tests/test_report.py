@@ -765,8 +765,11 @@ def test_study_files_hold_every_run_in_the_contract_formats(project):
 
     study = json.loads((project / "metrics" / "study.json").read_text())
     assert list(study) == ["conv2_k3", "conv2_k5", "conv3_k753", "conv2_k3_wide"]
-    assert study["conv2_k3"] == pytest.approx({"mean": 0.98, "sd": 0.002, "runs": 3})
-    assert study["conv3_k753"] == {"mean": 0.98, "runs": 1}  # no sd from one run
+    conv2_k3 = study["conv2_k3"]
+    assert {k: conv2_k3[k] for k in ("mean", "sd", "runs")} == pytest.approx({"mean": 0.98, "sd": 0.002, "runs": 3})
+    assert conv2_k3["ci_low"] < conv2_k3["mean"] < conv2_k3["ci_high"]  # the headline's interval and rank set
+    assert 1 <= conv2_k3["rank_best"] <= conv2_k3["rank_worst"] <= 3  # of the 3 architectures with seeds
+    assert study["conv3_k753"] == {"mean": 0.98, "runs": 1}  # no sd, interval or rank from one run
 
     history = list(csv.DictReader((project / "plots" / "study" / "history.csv").open()))
     assert list(history[0]) == [

@@ -37,7 +37,7 @@ def contents(report: dict, draw_figures: bool = True) -> dict[str, str | bytes]:
     data: dict[str, str | bytes] = {
         "summary": report["markdown"],
         "runs": json.dumps(study_files.runs_json(runs), indent=2) + "\n",  # as atomic.write_json
-        "study": json.dumps(study_files.study_json(runs), indent=2) + "\n",
+        "study": json.dumps(study_files.study_json(runs, report["study"]["archs"]), indent=2) + "\n",
         "comparisons": json.dumps(study_files.comparisons_json(report["results"]), indent=2) + "\n",
         "history": study_files.history_csv(runs),
         "predictions": study_files.predictions_csv(runs),

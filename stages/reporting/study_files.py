@@ -2,7 +2,8 @@
 DVC-cached, these are small and derived from them (formats: the project's contract).
 
 * metrics/runs.json: {run: {metric: number}} for every run (RUN_METRICS, when numeric);
-* metrics/study.json: {arch: {"mean": mean test accuracy, "sd": sample sd (n > 1), "runs": n}},
+* metrics/study.json: {arch: {"mean": mean test accuracy, "sd": sample sd (n > 1), "runs": n,
+  "ci_low", "ci_high", "rank_best", "rank_worst" (the headline's interval and rank set)}},
   compact, for `dvc exp show`;
 * metrics/comparisons.json: one entry per pair of `report.comparisons` (COMPARISON_FIELDS), its
   verdict and price; differences, intervals and sds in accuracy points;
@@ -59,7 +60,9 @@ def runs_json(records: dict) -> dict:
     }
 
 
-def study_json(records: dict) -> dict:
+def study_json(records: dict, headline: dict | None = None) -> dict:
+    """Per architecture: mean, sd and run count over seeds; with the report's headline, also the
+    95% interval over seeds and test images and the rank set (`rank_best`..`rank_worst`)."""
     study = {}
     for arch, record in records.items():
         summary = over_seeds(record)
@@ -69,6 +72,11 @@ def study_json(records: dict) -> dict:
         if summary["n"] > 1:
             entry["sd"] = summary["std"]
         entry["runs"] = summary["n"]
+        row = (headline or {}).get(arch) or {}
+        if row.get("rank") is not None:
+            entry.update(
+                ci_low=row["ci_low"], ci_high=row["ci_high"], rank_best=row["rank"][0], rank_worst=row["rank"][1]
+            )
         study[arch] = entry
     return study
 

@@ -3,7 +3,8 @@
     python -m stages.tools.readme_results           # rewrite the block in README.md
     python -m stages.tools.readme_results --check   # exit 1 if README.md's block is stale
 
-It reads what git keeps: the study's `metrics/runs.json` (every honest-protocol run), the
+It reads what git keeps: the study's `metrics/runs.json` (every honest-protocol run), its
+`metrics/study.json` (the report's 95% interval over seeds and test images, and rank set), the
 notebook's-protocol pipeline's run records (`notebook/metrics/record/<id>/metrics.json`: its
 report needs all 12 runs, so its runs.json waits for the last one), `reference/notebook.yaml` and
 both params.yaml files (which runs the study has). A run not finished yet is counted as missing, and a
@@ -28,6 +29,7 @@ from stages.study_runs import study_runs
 START, END = "<!-- study table -->", "<!-- /study table -->"
 README = "README.md"
 STUDY_RUNS = "metrics/runs.json"
+STUDY_SUMMARY = "metrics/study.json"  # the report's interval and rank set per architecture
 NOTEBOOK_PIPELINE = "notebook"  # the notebook's protocol: its own params.yaml and metrics/
 NOTEBOOK_FIGURES = "reference/notebook.yaml"
 
@@ -36,7 +38,8 @@ COLUMNS = [
     "Parameters",
     "Runs",
     "Test acc, mean ± sd (%)",
-    "95% CI over seeds (%)",
+    "95% interval, seeds and test images (%)",
+    "Rank set",
     "Best epochs",
     "Training per run, mean (min)",
     "Notebook's protocol, ours, last epoch (%)",
@@ -70,7 +73,14 @@ def _hours(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _row(arch: str, runs: list[dict], expected: int, notebook_run: dict | None, notebook: dict) -> list[str]:
+def _rank_set(entry: dict) -> str:
+    best, worst = entry.get("rank_best"), entry.get("rank_worst")
+    return DASH if best is None else str(best) if best == worst else f"{best}–{worst}"
+
+
+def _row(
+    arch: str, runs: list[dict], expected: int, summary_entry: dict, notebook_run: dict | None, notebook: dict
+) -> list[str]:
     accuracies = [run["test_accuracy"] for run in runs]
     summary = mean_ci(accuracies) if accuracies else None
     ours_last = (notebook_run or {}).get("last_val_accuracy")  # validation = the test set there
@@ -88,7 +98,8 @@ def _row(arch: str, runs: list[dict], expected: int, notebook_run: dict | None, 
         num(params, 0),
         f"{len(runs)} of {expected}",
         mean_sd,
-        interval(summary["ci_low"], summary["ci_high"]) if summary else DASH,
+        interval(summary_entry.get("ci_low"), summary_entry.get("ci_high")),
+        _rank_set(summary_entry),
         ", ".join(str(run["best_epoch"]) for run in runs) or DASH,
         num(sum(seconds) / len(seconds) / 60, 0) if seconds else DASH,
         pct(ours_last),
@@ -107,8 +118,17 @@ def render(root: Path = CODE_ROOT) -> str:
     notebook_archs = list(notebook_params["architectures"])
     notebook_runs = _records(notebook_pipeline, notebook_archs)
     notebook = yaml.safe_load((root / NOTEBOOK_FIGURES).read_text()) or {}
+    summaries = _runs_json(root / STUDY_SUMMARY)
     rows = [
-        _row(arch, study[arch], len(names[arch]), notebook_runs.get(arch), notebook.get(arch) or {}) for arch in archs
+        _row(
+            arch,
+            study[arch],
+            len(names[arch]),
+            summaries.get(arch) or {},
+            notebook_runs.get(arch),
+            notebook.get(arch) or {},
+        )
+        for arch in archs
     ]
 
     done = sum(len(runs) for runs in study.values())
