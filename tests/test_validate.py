@@ -403,9 +403,13 @@ CASES = [
     ({"report.margin": 100}, "report: margin 100 is out of range; allowed: 0 < margin < 100"),
     ({"report.margin": "0.5"}, "report: margin '0.5' must be a number, got str"),
     (
+        {"report.margin": DELETE},
+        "report: missing 'margin'; report needs: alpha, reproduction_tolerance, comparisons, margin",
+    ),
+    (
         rename_key("report", "alpha", "aplha"),
         [
-            "report: missing 'alpha'; report needs: alpha, reproduction_tolerance, comparisons",
+            "report: missing 'alpha'; report needs: alpha, reproduction_tolerance, comparisons, margin",
             "report: unknown key 'aplha'; allowed: alpha, reproduction_tolerance, comparisons, margin",
         ],
     ),
