@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,8 +60,15 @@ def variant_command(variant: str, name: str) -> list[str]:
     raise SystemExit(f"unknown variant {variant!r}: readme or quick")
 
 
-def stamped_run(command: list[str], cwd: Path, env: dict, log: Path) -> float:
-    """Run `command`, writing each output line to `log` as `<seconds since start> <line>`."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def stamped_run(command: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, float]:
+    """Run `command`, writing each output line to `log` as `<seconds since start> <line>`.
+    Returns (wall seconds, CPU seconds of the command and every process it waited for)."""
+    cpu = children_cpu()
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -73,7 +81,7 @@ def stamped_run(command: list[str], cwd: Path, env: dict, log: Path) -> float:
         out.write(f"{seconds:9.3f} (exit {code})\n")
     if code != 0:
         raise SystemExit(f"`{' '.join(command)}` exited {code}; log: {log}")
-    return seconds
+    return seconds, children_cpu() - cpu
 
 
 @dataclass
@@ -202,7 +210,7 @@ def print_breakdown(label: str, breakdown: Breakdown, train: dict[str, dict], ke
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", default="readme,quick", help="comma-separated, alternating (default readme,quick)")
+    parser.add_argument("--variants", default="readme,quick", help="comma-separated, run alternately")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each variant (default 2)")
     parser.add_argument("--dir", type=Path, help="work here (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the clone, logs and experiments")
@@ -242,16 +250,18 @@ def main(argv=None) -> None:
         flush=True,
     )
     times: dict[str, list[float]] = {v: [] for v in variants}
+    cpus: dict[str, list[float]] = {v: [] for v in variants}
     for repeat in range(args.repeats):
         order = variants if repeat % 2 == 0 else variants[::-1]
         for variant in order:
             name = f"bench-{variant}-{repeat + 1}-{time.strftime('%H%M%S')}"
             log = base / f"{variant}-{repeat + 1}.log"
-            seconds = stamped_run(variant_command(variant, name), clone, env, log)
+            seconds, cpu = stamped_run(variant_command(variant, name), clone, env, log)
             times[variant].append(seconds)
+            cpus[variant].append(cpu)
             breakdown = parse(log)
             print_breakdown(
-                f"{variant}, run {repeat + 1} (load average {os.getloadavg()[0]:.1f}; log {log})",
+                f"{variant}, run {repeat + 1} ({cpu:.0f} CPU s; load average {os.getloadavg()[0]:.1f}; log {log})",
                 breakdown,
                 experiment_files(clone, name, env),
                 keras_start,
@@ -262,7 +272,11 @@ def main(argv=None) -> None:
                 subprocess.run(["dvc", "exp", "remove", name], cwd=clone, env=env, capture_output=True)
     print("\n== wall time of the whole command, median of alternating runs")
     for variant in variants:
-        print(f"  {variant:8} {statistics.median(times[variant]):7.1f} s   (runs: {', '.join(f'{t:.1f}' for t in times[variant])})")
+        runs = ", ".join(f"{t:.1f}" for t in times[variant])
+        print(
+            f"  {variant:8} {statistics.median(times[variant]):7.1f} s   (runs: {runs}); "
+            f"CPU {statistics.median(cpus[variant]):.0f} s"
+        )
     if len(variants) == 2:
         a, b = (statistics.median(times[v]) for v in variants)
         print(f"  ratio {variants[0]} / {variants[1]}: {a / b:.2f}x (above 1: {variants[1]} faster)")

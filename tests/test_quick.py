@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import textwrap
 
 import pytest
 import yaml
-from conftest import ROOT, make_project, require_mnist, small_params
 
 from stages.tools import quick
+
+from conftest import ROOT, make_project, require_mnist, small_params
 
 
 def test_the_command_is_the_readme_quick_look_as_a_named_temporary_experiment():
@@ -25,16 +24,14 @@ def test_the_command_is_the_readme_quick_look_as_a_named_temporary_experiment():
 def fake_dvc(tmp_path, then: str) -> list[str]:
     """A stand-in for `dvc exp run --temp`: reports whether dvc.lock was there when it started,
     prints DVC's start line, then runs `then`."""
-    script = textwrap.dedent(
-        f"""
-        import pathlib, sys, time
-        lock = pathlib.Path("dvc.lock")
-        print("lock at start:", lock.exists(), flush=True)
-        print("Reproducing experiment 'x'", flush=True)
-        {then}
-        """
-    )
-    return [sys.executable, "-c", script]
+    script = [
+        "import pathlib, sys, time",
+        'lock = pathlib.Path("dvc.lock")',
+        'print("lock at start:", lock.exists(), flush=True)',
+        "print(\"Reproducing experiment 'x'\", flush=True)",
+        then,
+    ]
+    return [sys.executable, "-c", "\n".join(script)]
 
 
 def test_the_lock_is_aside_while_dvc_snapshots_and_back_as_soon_as_the_experiment_starts(tmp_path, capsys):
@@ -42,7 +39,13 @@ def test_the_lock_is_aside_while_dvc_snapshots_and_back_as_soon_as_the_experimen
     before = (tmp_path / "dvc.lock").read_bytes()
     # the fake experiment waits for the lock to come back: it does only if the driver restores
     # it on the start line, not when the command ends
-    wait = "deadline = time.time() + 20\nwhile not lock.exists() and time.time() < deadline: time.sleep(0.05)\nsys.exit(0 if lock.exists() else 3)"
+    wait = "\n".join(
+        [
+            "deadline = time.time() + 20",
+            "while not lock.exists() and time.time() < deadline: time.sleep(0.05)",
+            "sys.exit(0 if lock.exists() else 3)",
+        ]
+    )
     lines = quick.run_experiment(fake_dvc(tmp_path, wait), tmp_path, env=None)
     assert lines[0] == "lock at start: False\n"
     assert (tmp_path / "dvc.lock").read_bytes() == before
@@ -83,7 +86,8 @@ def test_make_quick_runs_a_temporary_experiment_and_leaves_the_workspace_as_it_w
     assert {name: (project.path / name).read_bytes() for name in before} == before
     name = out.split("quick: experiment ")[1].split()[0]
     assert name.startswith("quick-")
-    ref = next(r for r in project.run("git for-each-ref --format=%(refname) refs/exps").stdout.split() if r.endswith(name))
+    refs = project.run("git for-each-ref --format=%(refname) refs/exps").stdout.split()
+    ref = next(r for r in refs if r.endswith("/" + name))
     summary = project.run(f"git show {ref}:metrics/summary.md").stdout
     assert summary.strip() and summary.strip() in out  # printed, from the experiment's commit
     assert "Epochs: 1 (`train.epochs`)" in summary
@@ -91,9 +95,9 @@ def test_make_quick_runs_a_temporary_experiment_and_leaves_the_workspace_as_it_w
     assert (params["train"]["epochs"], params["data"]["subset"], params["train"]["extra_seeds"]) == (1, 2000, [])
     # the experiment's dvc.lock: exactly its own stages, none of the study's other entries
     lock = yaml.safe_load(project.run(f"git show {ref}:dvc.lock").stdout)
-    expected = {"validate", "prepare", "report"} | {f"{kind}@{a}" for kind in ("train", "evaluate", "record") for a in archs}
+    per_run = {f"{kind}@{arch}" for kind in ("train", "evaluate", "record") for arch in archs}
+    expected = {"validate", "prepare", "report"} | per_run
     assert set(lock["stages"]) == expected
     html = project.path / out.split("quick: plots (the experiment beside your workspace): ")[1].split()[0]
     assert html.is_file() and name in html.read_text()
-    listed = subprocess.run(["dvc", "exp", "list", "--name-only"], cwd=project.path, env=project.env, text=True, capture_output=True)
-    assert name in listed.stdout.split()
+    assert name in project.run("dvc exp list --name-only").stdout.split()
