@@ -104,6 +104,9 @@ class Breakdown:
     stages: list[Stage] = field(default_factory=list)
     experiment_end: float = 0.0  # DVC's last line (the driver's summary and plots come after)
 
+    def trained(self) -> list[str]:
+        return [stage.name.split("@", 1)[1] for stage in self.stages if stage.kind == "train"]
+
     def parts(self) -> dict[str, list[float]]:
         """{part: [seconds per stage]} (command time by stage kind; DVC's work after each)."""
         parts: dict[str, list[float]] = defaultdict(list)
@@ -148,24 +151,28 @@ def parse(log: Path) -> Breakdown:
     return Breakdown(total, stages, experiment_end=stages[-1].end)
 
 
-def experiment_files(clone: Path, name: str, env: dict) -> dict[str, dict]:
-    """metrics/record/<run>/train.json of the experiment `name`, from its commit."""
+def experiment_files(clone: Path, name: str, runs: list[str]) -> dict[str, dict]:
+    """metrics/record/<run>/train.json of the experiment `name`'s `runs`, from its commit
+    (which also holds the baseline's records of runs it did not make: extra seeds)."""
     refs = subprocess.run(
         ["git", "for-each-ref", "--format=%(refname)", "refs/exps"], cwd=clone, capture_output=True, text=True
     ).stdout.split()
     ref = next((r for r in refs if r.endswith("/" + name)), None)
     if ref is None:
         return {}
-    listing = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", ref, "metrics/record"], cwd=clone, capture_output=True, text=True
-    ).stdout.split()
     return {
-        path.split("/")[2]: json.loads(
-            subprocess.run(["git", "show", f"{ref}:{path}"], cwd=clone, capture_output=True, text=True).stdout
+        run: json.loads(
+            subprocess.run(
+                ["git", "show", f"{ref}:metrics/record/{run}/train.json"], cwd=clone, capture_output=True, text=True
+            ).stdout
         )
-        for path in listing
-        if path.endswith("/train.json")
+        for run in runs
     }
+
+
+def experiment_of(log: Path) -> str | None:
+    match = re.search(r"Reproducing experiment '([^']+)'", log.read_text())
+    return match and match.group(1)
 
 
 def probe(command: str, env: dict, repeats: int = 3) -> float:
@@ -215,6 +222,7 @@ def main(argv=None) -> None:
     parser.add_argument("--dir", type=Path, help="work here (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the clone, logs and experiments")
     parser.add_argument("--analyze", type=Path, nargs="*", help="only print the breakdown of these logs")
+    parser.add_argument("--clone", type=Path, help="with --analyze: the clone the logs' experiments are in")
     parser.add_argument(
         "--mnist", default=os.environ.get("MNIST_SOURCE") or str(ROOT.parent / "shared" / "data" / "mnist")
     )
@@ -231,7 +239,10 @@ def main(argv=None) -> None:
     python_start = probe("pass", env)
     if args.analyze:
         for log in args.analyze:
-            print_breakdown(str(log), parse(log), {}, keras_start)
+            breakdown = parse(log)
+            name = experiment_of(log)
+            train = experiment_files(args.clone, name, breakdown.trained()) if args.clone and name else {}
+            print_breakdown(str(log), breakdown, train, keras_start)
         return
 
     base = Path(args.dir or tempfile.mkdtemp(prefix="quick-look-"))
@@ -263,7 +274,7 @@ def main(argv=None) -> None:
             print_breakdown(
                 f"{variant}, run {repeat + 1} ({cpu:.0f} CPU s; load average {os.getloadavg()[0]:.1f}; log {log})",
                 breakdown,
-                experiment_files(clone, name, env),
+                experiment_files(clone, name, breakdown.trained()),
                 keras_start,
             )
             done = ", ".join(f"{v} {statistics.median(ts):.1f} s (n={len(ts)})" for v, ts in times.items() if ts)

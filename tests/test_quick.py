@@ -76,7 +76,7 @@ def test_make_quick_runs_a_temporary_experiment_and_leaves_the_workspace_as_it_w
     project = make_project(tmp_path, small_params(archs))
     shutil.copy2(ROOT / "Makefile", project.path / "Makefile")
     shutil.copy2(ROOT / "dvc.lock", project.path / "dvc.lock")
-    project.commit("a lock with the study's entries")
+    project.commit("a lock with the study entries")
     before = {name: (project.path / name).read_bytes() for name in ("dvc.lock", "params.yaml", "dvc.yaml")}
 
     # -o: the copy has no venv of its own; the tests' python and dvc are first on PATH
