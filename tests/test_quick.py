@@ -86,7 +86,7 @@ def test_make_quick_runs_a_temporary_experiment_and_leaves_the_workspace_as_it_w
     assert {name: (project.path / name).read_bytes() for name in before} == before
     name = out.split("quick: experiment ")[1].split()[0]
     assert name.startswith("quick-")
-    refs = project.run("git for-each-ref --format=%(refname) refs/exps").stdout.split()
+    refs = project.run("git for-each-ref '--format=%(refname)' refs/exps").stdout.split()
     ref = next(r for r in refs if r.endswith("/" + name))
     summary = project.run(f"git show {ref}:metrics/summary.md").stdout
     assert summary.strip() and summary.strip() in out  # printed, from the experiment's commit

@@ -13,8 +13,8 @@ diff <name>` into dvc_plots/<name>/index.html (git ignores dvc_plots/).
 
 One difference from typing that command: the experiment starts from an empty dvc.lock. Every
 stage of the quick configuration runs anyway (its params differ from the study's), and DVC
-rewrites the whole dvc.lock after each stage: with the study's 400 KB of entries that costs
-about 7 s a stage, 39 stages (benchmarks/README.md, "Quick look"). So dvc.lock is moved aside
+re-reads and rewrites the whole dvc.lock after each stage: with the study's 400 KB of entries
+that is 3 s of CPU a stage, 39 times (benchmarks/README.md, "Quick look"). So dvc.lock is moved aside
 while DVC snapshots the workspace for the experiment and put back, byte for byte, as soon as
 the experiment starts (and on any error or Ctrl-C); the experiment's dvc.lock then holds
 exactly its own 39 runs.
