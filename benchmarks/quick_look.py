@@ -16,7 +16,7 @@ the previous one's results):
 All runs happen in one clone of this repository's HEAD (commit first) with its own DVC
 cache, so the workspace here is never touched; variants alternate (A B, B A, ...) so that
 other jobs on a shared machine hit both alike. Each run's output is stamped line by line
-(seconds since its start) into <dir>/<variant>-<n>.log; the breakdown comes from DVC's
+(seconds since its start) into <dir>/<experiment name>.log; the breakdown comes from DVC's
 `-v` log lines (when a stage starts, when its command returns, when DVC has saved its
 outputs, updated dvc.lock and staged its files), the runs' own training times
 (`train_seconds` of metrics/record/<id>/train.json in the experiment's commit) and a probe of
@@ -266,7 +266,7 @@ def main(argv=None) -> None:
         order = variants if repeat % 2 == 0 else variants[::-1]
         for variant in order:
             name = f"bench-{variant}-{repeat + 1}-{time.strftime('%H%M%S')}"
-            log = base / f"{variant}-{repeat + 1}.log"
+            log = base / f"{name}.log"
             seconds, cpu = stamped_run(variant_command(variant, name), clone, env, log)
             times[variant].append(seconds)
             cpus[variant].append(cpu)
