@@ -21,6 +21,13 @@ else
 	python -m stages.tools.workers --jobs $(JOBS)
 endif
 
+.PHONY: quick
+# The quick look: every architecture of params.yaml on 2,000 training images, 1 epoch, one
+# seed, all 10,000 test images, as a temporary DVC experiment (workspace untouched); prints
+# the summary and where the plots are (stages/tools/quick.py).
+quick: $(VENV)/.installed
+	python -m stages.tools.quick
+
 run-notebook: $(VENV)/.installed  ## the notebook's protocol, 12 architectures, one seed
 	dvc repro notebook/dvc.yaml
 
