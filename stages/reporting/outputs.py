@@ -23,7 +23,6 @@ FILES = {
     "predictions": STUDY_PLOTS / "predictions.csv",
     "errors": STUDY_PLOTS / "errors.csv",
 }
-FIGURES = ("comparison", "pareto")
 
 
 def output_files(root: Path | str) -> dict[str, Path]:
