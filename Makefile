@@ -25,7 +25,7 @@ endif
 # The quick look: every architecture of params.yaml on 2,000 training images, 1 epoch, one
 # seed, all 10,000 test images, as a temporary DVC experiment (workspace untouched); prints
 # the summary and where the plots are (stages/tools/quick.py).
-quick: $(VENV)/.installed
+quick: $(VENV)/.installed  ## the quick look, a temporary DVC experiment: summary and plots
 	python -m stages.tools.quick
 
 run-notebook: $(VENV)/.installed  ## the notebook's protocol, 12 architectures, one seed
