@@ -139,8 +139,17 @@ def queue_runs(params: dict, runs: list[layout.RunPaths], token: str, threads: i
 def wait(names: list[str], poll_seconds: float, idle_seconds: float = 120) -> dict[str, str]:
     """Poll the queue until none of `names` is queued or running; returns their statuses."""
     last, idle_since = None, None
+    failures = 0
     while True:
-        statuses = queue_statuses()
+        try:
+            statuses = queue_statuses()
+        except WorkersError:  # DVC fails to show while a worker is still creating its workspace: poll again
+            failures += 1
+            if failures >= 5:
+                raise
+            time.sleep(poll_seconds)
+            continue
+        failures = 0
         ours = {name: statuses.get(name, "Unknown") for name in names}
         counts = {
             state: sum(1 for s in ours.values() if s == state) for state in ("Success", "Failed", "Running", "Queued")
