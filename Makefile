@@ -39,7 +39,7 @@ status: $(VENV)/.installed  ## where the study is: done, training (epoch k of n)
 test: $(VENV)/.installed  ## the full suite, as CI runs it (10-15 minutes)
 	python -m pytest -q
 
-test-fast: $(VENV)/.installed  ## every test not marked slow or tensorflow: no TensorFlow, no dvc CLI (about 50 s of CPU)
+test-fast: $(VENV)/.installed  ## every test not marked slow or tensorflow: no TensorFlow, no dvc CLI (about 50 s)
 	python -m pytest -q -m "not slow and not tensorflow"
 
 lint: $(VENV)/.installed  ## ruff, configured in pyproject.toml

@@ -52,6 +52,46 @@ def pytest_runtest_teardown(item):
         pytest.fail(f"{item.nodeid} imports TensorFlow: mark it @pytest.mark.tensorflow")
 
 
+# --- tiers: a test that runs the dvc CLI is marked `slow` ---------------------------------------
+
+
+# the real dvc executables (or the stub below, which stands for them): a test's own fake `dvc`
+# on PATH is fine in the fast tier
+_REAL_DVC = {Path(p).resolve() for p in (shutil.which("dvc"), VENV_BIN / "dvc") if p and Path(p).exists()}
+
+
+def _runs_dvc(args, env) -> bool:
+    """Is this subprocess argv the real dvc CLI (`dvc ...` or `python -m dvc ...`)?"""
+    argv = [str(a) for a in ([args] if isinstance(args, (str, os.PathLike)) else args)]
+    words = argv[0].split() if len(argv) == 1 else argv  # a shell string, or an argv list
+    if words[1:3] == ["-m", "dvc"]:
+        return True
+    found = words and Path(words[0]).name == "dvc" and shutil.which(words[0], path=(env or os.environ).get("PATH"))
+    return bool(found) and (Path(found).resolve() in _REAL_DVC or Path(found).parent.name == "no-dvc-cli")
+
+
+@pytest.fixture(autouse=True)
+def _no_dvc_cli_in_the_fast_tier(request, monkeypatch, tmp_path_factory):
+    """An unmarked test (the fast tier) that starts the dvc CLI fails: in-process through
+    subprocess, and in the processes it starts through a `dvc` on PATH that refuses to run."""
+    if request.node.get_closest_marker("slow"):
+        return
+    stub = tmp_path_factory.getbasetemp() / "no-dvc-cli"
+    if not stub.exists():
+        stub.mkdir()
+        (stub / "dvc").write_text('#!/bin/sh\necho "the fast tier runs no dvc CLI: mark the test slow" >&2\nexit 97\n')
+        (stub / "dvc").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{stub}{os.pathsep}{os.environ['PATH']}")
+    popen_init = subprocess.Popen.__init__
+
+    def guarded(self, args, *rest, **kwargs):
+        if _runs_dvc(args, kwargs.get("env")):
+            pytest.fail(f"{request.node.nodeid} runs the dvc CLI ({args!r}): mark it @pytest.mark.slow")
+        popen_init(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", guarded)
+
+
 def mnist_source() -> str:
     """Where tests take the real MNIST from: MNIST_SOURCE (a folder or URL prefix), else ../shared/data/mnist."""
     return os.environ.get("MNIST_SOURCE") or str(ROOT.parent / "shared" / "data" / "mnist")

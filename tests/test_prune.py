@@ -78,6 +78,7 @@ def test_records_of_runs_the_study_no_longer_has_are_removed(tmp_path):
     assert sorted(p.name for p in records.iterdir()) == ["kept", "kept-seed1"]
 
 
+@pytest.mark.slow  # runs the dvc CLI
 def test_dvc_sync_prunes_a_removed_architecture_from_both_pipelines(tmp_path):
     """The real dvc.lock files and records, in a copy: drop an architecture from params.yaml and
     run dvc_sync as users do; its lock entries and records go, the rest stays byte for byte, and

@@ -94,6 +94,7 @@ def test_status_lists_the_study_runs(case, tmp_path):
     assert rows[1:] == names
 
 
+@pytest.mark.slow  # runs the dvc CLI
 def test_the_targets_are_the_pipelines_stages_as_dvc_names_them(case):
     """DVC's own names for the stages dvc_sync generates: each run has its train and evaluate stage."""
     params, _, folder = case

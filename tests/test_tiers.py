@@ -28,24 +28,29 @@ sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *sys.arg
 """
 
 
-def collect(*args: str) -> tuple[dict[str, set], bool]:
-    """{test id: its tier markers} of a collection with `args`, and whether it imported TensorFlow."""
-    result = subprocess.run(
-        [sys.executable, "-c", COLLECT, *args], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    lines = result.stdout.splitlines()
-    items = {}
-    for line in lines:
-        if line.startswith("ITEM\t"):
-            _, test, marks = line.split("\t")
-            items[test] = set(filter(None, marks.split(",")))
-    return items, "TENSORFLOW True" in lines
+def collect(*runs: tuple[str, ...]) -> list[tuple[dict[str, set], bool]]:
+    """For each argument list: {test id: its tier markers} of a collection with it, and whether it
+    imported TensorFlow. The collections run side by side (each is seconds of imports)."""
+    processes = [
+        subprocess.Popen([sys.executable, "-c", COLLECT, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for args in runs
+    ]
+    results = []
+    for process in processes:
+        out, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, out[-3000:]
+        lines = out.splitlines()
+        items = {}
+        for line in lines:
+            if line.startswith("ITEM\t"):
+                _, test, marks = line.split("\t")
+                items[test] = set(filter(None, marks.split(",")))
+        results.append((items, "TENSORFLOW True" in lines))
+    return results
 
 
 def test_the_fast_tier_is_every_test_without_a_tier_marker():
-    everything, _ = collect()
-    fast, imported_tensorflow = collect("-m", FAST)
+    (everything, _), (fast, imported_tensorflow) = collect((), ("-m", FAST))
     unmarked = {test for test, marks in everything.items() if not marks}
     assert set(fast) == unmarked
     counts = {tier: sum(tier in marks for marks in everything.values()) for tier in TIERS}
@@ -72,3 +77,39 @@ def test_an_unmarked_test_that_imports_tensorflow_fails(tmp_path):
     assert result.returncode == 1, result.stdout
     assert "2 passed, 1 error" in result.stdout  # test_uses_tf passes, then errors at teardown
     assert "test_example.py::test_uses_tf imports TensorFlow: mark it @pytest.mark.tensorflow" in result.stdout
+
+
+def test_an_unmarked_test_that_runs_the_dvc_cli_fails(tmp_path):
+    """conftest.py fails an unmarked test that starts the dvc CLI, directly (`dvc`, `python -m
+    dvc`) or from a process it starts (through the `dvc` it finds on PATH); marked slow, it runs."""
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
+    test = """import subprocess, sys
+import pytest
+
+def test_direct():
+    subprocess.run(["dvc", "--version"])
+
+def test_module():
+    subprocess.run([sys.executable, "-m", "dvc", "--version"])
+
+def test_through_a_shell():
+    assert subprocess.run("sh -c 'dvc --version'", shell=True).returncode == 97
+
+def test_plain():
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+@pytest.mark.slow
+def test_marked():
+    subprocess.run([sys.executable, "-m", "dvc", "--version"], check=True)
+"""
+    (tmp_path / "test_example.py").write_text(test)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_example.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "2 failed, 3 passed" in result.stdout, result.stdout[-3000:]
+    for name in ("test_direct", "test_module"):
+        assert f"test_example.py::{name} runs the dvc CLI" in result.stdout
