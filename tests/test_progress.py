@@ -188,8 +188,9 @@ def test_no_epoch_timed_yet_leaves_the_time_left_unknown():
 # --------------------------------------------------------------------------- the command
 
 
-def fake_dvc(tmp_path: Path, status, shown: list, exit_code: int = 0) -> dict:
-    """A `dvc` on PATH that answers `status --json` and `exp show --json` with given JSON."""
+def fake_dvc(tmp_path: Path, status, shown: list, exit_code: int = 0, exp_fails_first: bool = False) -> dict:
+    """A `dvc` on PATH that answers `status --json` and `exp show --json` with given JSON (the
+    latter failing once first, as while a queue worker creates its workspace, if `exp_fails_first`)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (tmp_path / "status.json").write_text(json.dumps(status))
@@ -197,7 +198,9 @@ def fake_dvc(tmp_path: Path, status, shown: list, exit_code: int = 0) -> dict:
     (bin_dir / "dvc").write_text(
         f'#!/bin/sh\ncase "$1" in\n  status) cat {tmp_path}/status.json'
         f'; [ {exit_code} = 0 ] || echo "ERROR: the lock is busy" >&2; exit {exit_code} ;;\n'
-        f"  exp) cat {tmp_path}/exps.json ;;\nesac\n"
+        f"  exp) if [ {int(exp_fails_first)} = 1 ] && [ ! -e {tmp_path}/exp-failed ]; then touch {tmp_path}/exp-failed"
+        '; echo "ERROR: unexpected error - directory .dvc/tmp/exps/tmp1/.dvc does not exist" >&2; exit 1; fi'
+        f"; cat {tmp_path}/exps.json ;;\nesac\n"
     )
     (bin_dir / "dvc").chmod(0o755)
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
@@ -243,6 +246,16 @@ def test_the_command_prints_every_run_of_params_yaml_with_its_state(tmp_path):
         "b-seed1": ["waiting", "", "", "0:01", "queued (experiment workers-7-b-seed1)"],
     }, out
     assert out.strip().endswith("1 done, 1 training, 1 stale of 4 runs; time left ≈ 0:03 h:mm"), out
+
+
+def test_an_experiment_list_that_fails_once_is_asked_again(tmp_path):
+    """`dvc exp show` fails while a queue worker creates its workspace; the next answer is used."""
+    (tmp_path / "project" / ".dvc").mkdir(parents=True)
+    (tmp_path / "project" / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    shown = [{"rev": "abc", "experiments": [exp("workers-7-b", "queued")]}]
+    out = run_status(tmp_path / "project", fake_dvc(tmp_path, {}, shown, exp_fails_first=True))
+    assert (tmp_path / "exp-failed").exists()
+    assert rows(out)["b"] == ["waiting", "", "", "", "queued (experiment workers-7-b)"], out
 
 
 def test_the_command_says_staleness_is_unknown_when_dvc_status_cannot_answer(tmp_path):

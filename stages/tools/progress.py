@@ -95,7 +95,10 @@ def dvc_json(folder: Path, *args: str):
 
 def experiments(folder: Path, runs: list[Run]) -> dict[str, tuple[str, str, Path | None]]:
     """{run name: (experiment, its state, the folder it runs in)} of `make run JOBS=N`'s experiments."""
-    shown = dvc_json(folder, "exp", "show", "--json", "--hide-workspace")
+    for attempt in range(3):  # fails while a queue worker is still creating its workspace
+        if not isinstance(shown := dvc_json(folder, "exp", "show", "--json", "--hide-workspace"), str):
+            break
+        time.sleep(attempt + 1)
     folder = folder.resolve()
     top = next((p for p in (folder, *folder.parents) if (p / ".dvc").is_dir()), folder)
     pipeline, found = folder.relative_to(top), {}  # the notebook's pipeline is a subfolder of its copy
@@ -136,14 +139,10 @@ def classify(run: Run, status: dict | str, exp: tuple | None, now: float, params
 
 def time_left(runs: list[Run], epochs: int) -> tuple[float | None, int]:
     """Each run's seconds left (`run.left`); the study's, and how many runs train at once."""
-    seconds: dict[str, float] = {}
-    done: dict[str, int] = {}
-    for r in (r for r in runs if r.seconds and r.done):
-        seconds[r.paths.arch], done[r.paths.arch] = (
-            seconds.get(r.paths.arch, 0) + r.seconds,
-            done.get(r.paths.arch, 0) + r.done,
-        )
-    rates = {arch: seconds[arch] / done[arch] for arch in seconds}
+    measured, rates = [r for r in runs if r.seconds and r.done], {}
+    for arch in {r.paths.arch for r in measured}:
+        mine = [r for r in measured if r.paths.arch == arch]
+        rates[arch] = sum(r.seconds for r in mine) / sum(r.done for r in mine)
     median = statistics.median(rates.values()) if rates else None
     for run in runs:
         rate = rates.get(run.paths.arch, median) or 0.0
