@@ -72,7 +72,7 @@ def test_discordant_counts_only_images_one_side_gets_right():
 def test_holm_step_down_in_input_order():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5, 0.9]) == [1.0, 1.0] and holm([]) == []
-    np_stats = pytest.importorskip("stages.reporting.stats")
+    np_stats = pytest.importorskip("stages.statistics.classic")
     values = [0.001, 0.2, 0.04, 0.04, 0.7]
     assert holm(values) == pytest.approx(np_stats.holm(values))
 

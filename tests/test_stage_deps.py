@@ -52,11 +52,11 @@ def test_an_import_added_without_its_dep_is_caught(tmp_path):
     assert missing_code_deps(dvc, copy) == {}
     # A function-level import, as the stages use for heavy modules: still a dependency.
     train = copy / "stages" / "train.py"
-    train.write_text(train.read_text() + "\n\ndef _later():\n    from stages.reporting import stats  # noqa\n")
+    train.write_text(train.read_text() + "\n\ndef _later():\n    from stages.reporting import tables  # noqa\n")
     missing = missing_code_deps(dvc, copy)
     # the main runs, the extra seeds, and validate, whose dvc_sync --check reads train.TRAINED_BY
     assert set(missing) == {"train", "train_seed", "validate"}
-    assert "stages/reporting/stats.py" in missing["train"]
+    assert "stages/reporting/tables.py" in missing["train"]
     assert "stages/reporting/__init__.py" in missing["train"]
 
 

@@ -1,7 +1,8 @@
 """Exact McNemar test of two revisions' predictions on the same test images, and Holm's step-down.
 
-The one implementation of both: the study report (`stages.reporting.paired`, `stages.reporting.stats`)
-calls these too. Written with `math.comb` so that the PR report needs no scientific stack.
+The one implementation of both: the study report (through `stages.statistics.classic`) and the PR
+report (`stages.review`) call these. Written with `math.comb` so that the PR report needs no
+scientific stack.
 """
 
 from __future__ import annotations

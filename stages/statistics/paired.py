@@ -1,6 +1,6 @@
 """Paired tests of two trained models on the same test images: exact McNemar and the paired
 bootstrap. They see the test set's sampling noise only, not training's run-to-run noise
-(for that: `stats.welch` over seeds). Conventions as in `stages.reporting.stats`."""
+(for that: `classic.welch` over seeds, or `seeds_images` over both)."""
 
 from __future__ import annotations
 

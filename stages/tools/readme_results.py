@@ -23,7 +23,7 @@ from stages.common import layout, records
 from stages.common.atomic import read_json, write_text
 from stages.common.layout import CODE_ROOT, load_params
 from stages.reporting.formatting import DASH, difference, interval, markdown_table, num, pct, points
-from stages.reporting.stats import mean_ci
+from stages.statistics.classic import mean_ci
 from stages.study_runs import study_runs
 
 START, END = "<!-- study table -->", "<!-- /study table -->"
