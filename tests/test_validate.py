@@ -207,7 +207,7 @@ CASES = [
     ({"train.extra_seeds": 3}, "train: extra_seeds 3 is invalid; allowed: a list of distinct integers >= 0"),
     ({"train.extra_seeds": [1, -2]}, "train: extra_seeds [1, -2] is invalid"),
     ({"train.extra_seeds": [1, True]}, "train: extra_seeds [1, True] is invalid"),
-    ({"train.extra_seeds": [1, 2, 1]}, "train: extra_seeds [1, 2, 1] repeats 1; allowed: distinct seeds"),
+    ({"train.extra_seeds": [1, 2, 1]}, "train: extra_seeds [1, 2, 1] is invalid; allowed: a list of distinct integers"),
     ({"train.extra_seeds": [1, 0]}, "train: extra_seeds [1, 0] contains seed 0, the seed of the main run; allowed"),
     ({"train.restore_best": "maybe"}, "train: restore_best 'maybe' must be true or false, got str"),
     ({"train.monitor": "accuracy"}, "train: unknown monitor 'accuracy'; allowed: val_loss, val_accuracy"),
@@ -495,7 +495,7 @@ CASES = [
     ({"seeds": {"conv9": [3]}}, f"seeds: architecture 'conv9' {NOT_IN}"),
     ({"seeds": {"conv2_k3": 3}}, "seeds: conv2_k3 3 is invalid; allowed: a list of distinct integers >= 0"),
     ({"seeds": {"conv2_k3": [3, -1]}}, "seeds: conv2_k3 [3, -1] is invalid; allowed: a list of distinct integers >= 0"),
-    ({"seeds": {"conv2_k3": [3, 3]}}, "seeds: conv2_k3 [3, 3] repeats 3; allowed: distinct seeds"),
+    ({"seeds": {"conv2_k3": [3, 3]}}, "seeds: conv2_k3 [3, 3] is invalid; allowed: a list of distinct integers >= 0"),
     ({"seeds": {"conv2_k3": [3, 0]}}, "seeds: conv2_k3 [3, 0] contains seed 0, the seed of the main runs (train.seed)"),
     ({"seeds": {"conv2_k3": [2, 5]}}, "seeds: conv2_k3 [2, 5] contains seed 2, already a seed of every architecture"),
 ]
