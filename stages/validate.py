@@ -66,7 +66,7 @@ def validate_params(params, mnist_train_size: int = MNIST_TRAIN_SIZE) -> list[st
         errors += architectures_errors(params["architectures"], model.get("input_shape"), model.get("num_classes"))
     if "report" in params:
         errors += report_errors(params)
-    return errors + seeds_errors(params, valid.get("train", {}))
+    return errors + seeds_errors(params, valid["train"])
 
 
 def check(path: Path | str = PARAMS_FILE) -> dict:

@@ -1,23 +1,16 @@
-"""How a value of params.yaml is checked and worded: one rule per key, one line per error.
-
-A rule is the vocabulary's (`stages.model.layers`: Integer, Number, Choice, Flag, Window),
-a `Rule` only params.yaml has, or None for a key its caller checks. A message reads `<key>
-<bad value> <problem>; allowed: <what is>`; `mapping_errors` puts the place in front.
+"""How a value of params.yaml is checked and worded, one line per error: `<key> <bad value>
+<problem>; allowed: <what is>`, to which `mapping_errors` adds the place. A rule is the
+vocabulary's (`stages.model.layers`), a `Rule` only params.yaml has, or None (checked elsewhere).
 """
 
 from __future__ import annotations
 
 import math
 import re
-import reprlib
 from typing import Any, NamedTuple
 
 from stages.model.layers import Choice, Flag, Integer, Number, Window
 
-_REPR = reprlib.Repr()  # random junk stays one short line
-_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 40
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 4
-_REPR.maxlevel = 2
 _TYPES = {type(None): "null", dict: "mapping", list: "list", bool: "bool"}  # as YAML calls them
 _WANTED = {Flag: (bool, "true or false"), Integer: (int, "an integer"), Number: ((int, float), "a number")}
 
@@ -31,10 +24,11 @@ class Rule(NamedTuple):
 
 
 def show(value) -> str:
-    """A value as YAML spells it (null, true), cut short."""
+    """A value as YAML spells it (null, true), cut short: random junk stays one short line."""
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]
-    return _REPR.repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + " ..."
 
 
 def plain(value) -> str:
@@ -58,21 +52,21 @@ def is_int_list(value, length: int | None = None, low: int = 0) -> bool:
 
 
 # Keras takes a window (kernel_size, pool_size, strides) as one int or a (height, width) pair
-_WINDOW = Rule(
-    lambda v: is_int_list([v], low=1) or is_int_list(v, 2, low=1), "an integer >= 1 or a list of two integers >= 1"
+WINDOW = Rule(
+    lambda v: is_int_list([v], 1, 1) or is_int_list(v, 2, 1), "an integer >= 1 or a list of two integers >= 1"
 )
 
 
 def problem(rule, key, value) -> str | None:
     """What is wrong with `value` of `key` under `rule`, or None."""
-    rule = _WINDOW if isinstance(rule, Window) else rule
-    if rule is None:
-        return None
+    rule = WINDOW if isinstance(rule, Window) else rule
     if isinstance(rule, Choice):
         ok = isinstance(value, str) and value in rule.options
-        return None if ok else f"unknown {key} {show(value)}; allowed: {', '.join(rule.options)}"
+        return None if ok else f"unknown {key} {show(value)}; allowed: {', '.join(map(plain, rule.options))}"
+    if rule is None or isinstance(rule, Flag) and isinstance(value, bool):
+        return None
     kind, wanted = (rule.kind, rule.allowed) if isinstance(rule, Rule) else _WANTED[type(rule)]
-    if not isinstance(value, kind) or (isinstance(value, bool) and isinstance(rule, (Integer, Number))):
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not object):
         message = f"{key} {show(value)} must be {wanted}, got {type_name(value)}"
         # PyYAML (YAML 1.1) reads 1e-7 and 1.0e7 as strings: a classic epsilon typo
         if isinstance(value, str) and re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", value.strip()):
@@ -80,11 +74,8 @@ def problem(rule, key, value) -> str | None:
         return message
     if isinstance(rule, Rule):
         return None if rule.ok(value) else f"{key} {show(value)} is invalid; allowed: {rule.allowed}"
-    if isinstance(rule, Flag):
-        return None
-    # the bounds: `epochs >= 1`, `0 <= rate < 1`, `alpha > 0`...; an Integer's high is inclusive, a Number's not
-    low = "<=" if isinstance(rule, Integer) or rule.low_inclusive else "<"
-    high = "<=" if isinstance(rule, Integer) else "<"
+    # `epochs >= 1`, `0 <= rate < 1`, `alpha > 0`: an Integer's high is inclusive, a Number's not
+    low, high = ("<=", "<=") if isinstance(rule, Integer) else ("<=" if rule.low_inclusive else "<", "<")
     finite = not isinstance(value, float) or math.isfinite(value)  # isfinite overflows on huge ints
     above = rule.low <= value if low == "<=" else rule.low < value
     if finite and above and (rule.high is None or (value <= rule.high if high == "<=" else value < rule.high)):

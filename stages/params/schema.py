@@ -11,7 +11,7 @@ import re
 
 from stages.common.cpu import NATIVE, ONEDNN_ISAS
 from stages.model.layers import Choice, Flag, Integer, Number
-from stages.params.checks import Rule, found, is_int_list, mapping_errors, plain, problem, show, type_name
+from stages.params.checks import Rule, found, is_int_list, mapping_errors, plain, problem, show
 
 SECTIONS = ("data", "train", "model", "numerics", "architectures", "report")  # and `seeds`, optional
 MNIST_TRAIN_SIZE, MNIST_TEST_SIZE = 60000, 10000
@@ -44,17 +44,14 @@ RULES = {
         "comparisons": None,
         "margin": Number(0, low_inclusive=False, high=100),  # accuracy points
     },
-    "comparison": {  # one of report.comparisons; its ids are checked across sections
-        "title": Rule(
-            lambda v: isinstance(v, str) and v.strip() and not {"\n", "\r"} & set(v), "a non-empty one-line text"
-        ),
-        "architectures": Rule(
-            lambda v: isinstance(v, list) and v, "a non-empty list of architecture ids (the rows of its table)"
-        ),
-        "pairs": Rule(lambda v: isinstance(v, list), "a list of [a, b] pairs of ids ([] for none)"),
-    },
 }
+# report.comparisons: each entry's keys, its rows and pairs, ids of the architectures section
+TITLE = Rule(lambda v: isinstance(v, str) and v.strip() and not {"\n", "\r"} & set(v), "a non-empty one-line text")
+PAIRS = Rule(lambda v: isinstance(v, list), "a list of [a, b] pairs of ids ([] for none)")
+COMPARISON = {"title": TITLE, "architectures": None, "pairs": PAIRS}
+ROWS = Rule(lambda v: isinstance(v, list) and v, "a non-empty list of architecture ids (the rows of its table)")
 PAIR = Rule(lambda v: isinstance(v, list) and len(v) == 2, "two architecture ids [a, b], e.g. [conv2_k5, conv2_k3]")
+ARCH_REF = Rule(lambda v: True, "an architecture id", str)  # when the architectures section is broken
 
 
 def missing_section(name: str) -> str:
@@ -83,26 +80,22 @@ def data_errors(data, train_size: int = MNIST_TRAIN_SIZE, test_size: int = MNIST
 
 def flat_errors(params: dict) -> tuple[list[str], dict]:
     """The errors of the train, model and numerics sections, and the valid values of each."""
-    checked = {
-        name: mapping_errors(name, params[name], RULES[name])
-        for name in ("train", "model", "numerics")
-        if name in params
-    }
-    return [error for errors, _ in checked.values() for error in errors], {
-        name: valid for name, (_, valid) in checked.items()
-    }
+    errors, valid = [], {}
+    for name in ("train", "model", "numerics"):
+        section, valid[name] = mapping_errors(name, params[name], RULES[name]) if name in params else ([], {})
+        errors += section
+    return errors, valid
 
 
-def ids_errors(where: str, key: str, ids: list, arch_ids, places: list[str]) -> list[str]:
-    """Architecture ids named outside `architectures` (`ids[j]` at `places[j]`): each one of
-    `arch_ids` (None: that section is broken, reported there) and none twice."""
-    errors = []
-    for place, arch in zip(places, ids, strict=True):
-        if not isinstance(arch, str):
-            errors.append(f"{place}: architecture {show(arch)} must be an architecture id, got {type_name(arch)}")
-        elif arch_ids is not None and arch not in arch_ids:
-            allowed = ", ".join(map(plain, arch_ids))
-            errors.append(f"{place}: architecture {show(arch)} is not in the architectures section; allowed: {allowed}")
+def ids_errors(where: str, key: str, ids, arch_ids, rule=None, indexed: bool = False) -> list[str]:
+    """`key`, a list of ids (by `rule`) named outside `architectures`: each of `arch_ids` (None:
+    that section is broken, reported there, so the type only), none twice, and each at `where`
+    (`where.key[j]` if `indexed`)."""
+    if message := problem(rule, key, ids):
+        return [f"{where}: {message}"]
+    known = ARCH_REF if arch_ids is None else Choice(tuple(arch_ids))
+    places = [f"{where}.{key}[{j}]" if indexed else where for j in range(len(ids))]
+    errors = [f"{p}: {m}" for p, arch in zip(places, ids, strict=True) if (m := problem(known, "architecture", arch))]
     repeated = [] if errors else sorted({arch for arch in ids if ids.count(arch) > 1})  # a row twice, a model vs itself
     if repeated:
         errors.append(f"{where}: {key} {show(ids)} repeats {', '.join(repeated)}; allowed: distinct ids")
@@ -116,21 +109,15 @@ def comparison_errors(comparisons, arch_ids) -> list[str]:
     if not isinstance(comparisons, list):
         allowed = "a list of {title, architectures, pairs} entries ([] for none)"
         return [f"report.comparisons: expected {allowed}, got {found(comparisons)}"]
-    arch_ids, errors = None if arch_ids is None else list(arch_ids), []
+    errors = []
     for i, entry in enumerate(comparisons):
         where = f"report.comparisons[{i}]"
-        entry_errors, valid = mapping_errors(where, entry, RULES["comparison"], owner="a comparison")
-        rows = valid.get("architectures", [])
-        errors += entry_errors + ids_errors(
-            where, "architectures", rows, arch_ids, [f"{where}.architectures[{j}]" for j in range(len(rows))]
-        )
+        entry_errors, valid = mapping_errors(where, entry, COMPARISON, owner="a comparison")
+        errors += entry_errors
+        if "architectures" in valid:
+            errors += ids_errors(where, "architectures", valid["architectures"], arch_ids, ROWS, indexed=True)
         for j, pair in enumerate(valid.get("pairs", [])):
-            message = problem(PAIR, "pair", pair)
-            errors += (
-                [f"{where}.pairs[{j}]: {message}"]
-                if message
-                else ids_errors(f"{where}.pairs[{j}]", "pair", pair, arch_ids, [f"{where}.pairs[{j}]"] * 2)
-            )
+            errors += ids_errors(f"{where}.pairs[{j}]", "pair", pair, arch_ids, PAIR)
     return errors
 
 
@@ -158,7 +145,7 @@ def seeds_errors(params: dict, train: dict) -> list[str]:
     taken = dict.fromkeys(train.get("extra_seeds", []), "already a seed of every architecture (train.extra_seeds)")
     taken |= {seed: "the seed of the main runs (train.seed)" for seed in main}
     for arch, listed in seeds.items():
-        errors += ids_errors("seeds", "", [arch], _arch_ids(params), ["seeds"])
+        errors += ids_errors("seeds", "architecture", [arch], _arch_ids(params))
         message = problem(SEEDS, plain(arch), listed)
         errors += [f"seeds: {message}"] if message else _clashes("seeds", plain(arch), listed, taken)
     return errors
