@@ -488,7 +488,7 @@ CASES = [
     ),
     # seeds: more runs of some architectures
     ({"seeds": [3]}, "seeds: expected a mapping like {conv2_k3: [3, 4]}, got list [3]"),
-    ({"seeds": {"conv9": [3]}}, f"seeds: unknown architecture 'conv9'; {NOT_IN}"),
+    ({"seeds": {"conv9": [3]}}, f"seeds: unknown key 'conv9'; {NOT_IN}"),
     ({"seeds": {"conv2_k3": 3}}, "seeds: conv2_k3 3 is invalid; allowed: a list of distinct integers >= 0"),
     ({"seeds": {"conv2_k3": [3, -1]}}, "seeds: conv2_k3 [3, -1] is invalid; allowed: a list of distinct integers >= 0"),
     ({"seeds": {"conv2_k3": [3, 3]}}, "seeds: conv2_k3 [3, 3] is invalid; allowed: a list of distinct integers >= 0"),

@@ -19,22 +19,17 @@ ARCH_ID = Rule(
     lambda v: isinstance(v, str) and re.fullmatch(r"[a-z][a-z0-9_]*", v) and v != "seeds",
     "lowercase letters, digits and _, starting with a letter, not seeds (ids become DVC stage names and file names)",
 )
-# (kind -> (rules of its keys, the required ones), what a kind is called, an example of the mapping)
-LAYERS = (
-    {k: ({n: a.rule for n, a in t.args.items()}, t.required) for k, t in LAYER_TYPES.items()},
-    "type",
-    "{type: dense, units: 10}",
-)
-# every hyperparameter of an optimizer is required: Keras' defaults change between versions
-OPTIMIZER_KINDS = (
-    {k: (o.hyperparameters, tuple(o.hyperparameters)) for k, o in OPTIMIZERS.items()},
-    "optimizer",
-    "{name: adam, learning_rate: 0.001, ...}",
-)
+# kind -> (rules of its keys, the required ones); every hyperparameter of an optimizer is required:
+# Keras' defaults change between versions.
+LAYER_KINDS = {k: ({n: a.rule for n, a in t.args.items()}, t.required) for k, t in LAYER_TYPES.items()}
+OPTIMIZER_KINDS = {k: (o.hyperparameters, tuple(o.hyperparameters)) for k, o in OPTIMIZERS.items()}
+OPTIMIZER_EXAMPLE = "{name: adam, learning_rate: 0.001, ...}"
 
 
-def _tagged_errors(where: str, spec, tag: str, kinds: dict, what: str, example: str) -> list[str]:
-    """A layer (tag `type`) or an optimizer (tag `name`): its kind, then its keys by that kind's rules."""
+def _tagged_errors(where: str, spec, tag: str, kinds: dict, example: str) -> list[str]:
+    """A layer (tag `type`, its place labelled with it) or an optimizer (tag `name`): its kind,
+    then its keys by that kind's rules."""
+    what = "type" if tag == "type" else "optimizer"
     kind = spec.get(tag) if isinstance(spec, dict) else None
     if isinstance(spec, dict) and not (isinstance(kind, str) and kind in kinds):
         wrong = f"unknown {what} {show(kind)}" if tag in spec else f"missing {tag!r}"
@@ -52,7 +47,7 @@ def _layers_errors(where: str, layers, shape, num_classes) -> list[str]:
     errors = []
     for index, spec in enumerate(layers):
         place = f"{where}.layers[{index}]"
-        malformed = _tagged_errors(place, spec, "type", *LAYERS)
+        malformed = _tagged_errors(place, spec, "type", LAYER_KINDS, "{type: dense, units: 10}")
         errors += malformed
         try:
             shape = None if malformed or shape is None else output_shape(spec, tuple(shape), index)
@@ -64,11 +59,9 @@ def _layers_errors(where: str, layers, shape, num_classes) -> list[str]:
     units = f"{num_classes} (model.num_classes)" if num_classes is not None else "model.num_classes"
     wanted = f"{place} ({spec['type']}): the last layer must be a dense layer with units {units} and activation softmax"
     activation = spec.get("activation", LAYER_TYPES["dense"].args["activation"].default)
-    if spec["type"] != "dense":
-        return errors + [f"{wanted}; found a {spec['type']} layer"]
-    if (num_classes is not None and spec["units"] != num_classes) or activation != "softmax":
-        default = "" if "activation" in spec else " (the default)"
-        return errors + [f"{wanted}; found units {spec['units']}, activation {activation}{default}"]
+    found_ = f"units {spec.get('units')}, activation {activation}" + ("" if "activation" in spec else " (the default)")
+    if not (spec["type"] == "dense" and num_classes in (None, spec["units"]) and activation == "softmax"):
+        return errors + [f"{wanted}; found " + (found_ if spec["type"] == "dense" else f"a {spec['type']} layer")]
     if shape is not None and len(shape) != 1:
         flat = "the model must output one probability per class: add a flatten before the last dense layer"
         return errors + [f"{place} ({spec['type']}): output shape {shape} is not flat; {flat}"]
@@ -88,5 +81,7 @@ def architectures_errors(archs, input_shape, num_classes) -> list[str]:
         if isinstance(arch, dict) and "layers" in arch:
             errors += _layers_errors(where, arch["layers"], input_shape, num_classes)
         if isinstance(arch, dict) and "optimizer" in arch:
-            errors += _tagged_errors(f"{where}.optimizer", arch["optimizer"], "name", *OPTIMIZER_KINDS)
+            errors += _tagged_errors(
+                f"{where}.optimizer", arch["optimizer"], "name", OPTIMIZER_KINDS, OPTIMIZER_EXAMPLE
+            )
     return errors

@@ -96,7 +96,9 @@ def mapping_errors(where: str, value, rules: dict, required=None, owner: str = "
     missing = [key for key in required if key not in value]
     errors = [f"{where}: missing {key!r}; {owner or where} needs: {', '.join(required)}" for key in missing]
     unknown = [key for key in value if key not in rules and key not in skip]
-    errors += [f"{where}: unknown key {show(key)}; allowed: {', '.join(rules) or 'none'}" for key in unknown]
+    errors += [
+        f"{where}: unknown key {show(key)}; allowed: {', '.join(map(plain, rules)) or 'none'}" for key in unknown
+    ]
     problems = {key: problem(rules[key], key, item) for key, item in value.items() if key in rules}
     errors += [f"{where}: {message}" for message in problems.values() if message]
     return errors, {key: value[key] for key, message in problems.items() if message is None}

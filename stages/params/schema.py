@@ -1,9 +1,6 @@
-"""The rules of params.yaml, in one place: each section's keys and the checks across keys.
-
-`stages.validate` checks a whole file with them and with `stages.params.architectures`;
-the splits (`stages.mnist.splits`) check `data_errors` against the arrays they cut, and the
-report `report_errors` before it reads a run.
-"""
+"""The rules of params.yaml, in one place: each section's keys and the checks across keys, read by
+`stages.validate` (with `stages.params.architectures`), the splits (`stages.mnist.splits`:
+`data_errors`, on the arrays they cut) and the report (`report_errors`, before it reads a run)."""
 
 from __future__ import annotations
 
@@ -11,13 +8,18 @@ import re
 
 from stages.common.cpu import NATIVE, ONEDNN_ISAS
 from stages.model.layers import Choice, Flag, Integer, Number
-from stages.params.checks import Rule, found, is_int_list, mapping_errors, plain, problem, show
+from stages.params.checks import Rule, found, is_int_list, mapping_errors, problem, show
 
 SECTIONS = ("data", "train", "model", "numerics", "architectures", "report")  # and `seeds`, optional
 MNIST_TRAIN_SIZE, MNIST_TEST_SIZE = 60000, 10000
 # The only input the models ever get: stages.train feeds the prepared 28x28 grayscale
 # images with one channel axis added; any other shape fails only inside Keras' fit.
 MNIST_INPUT_SHAPE = (28, 28, 1)
+INPUT_SHAPE = Rule(
+    lambda v: is_int_list(v) and tuple(v) == MNIST_INPUT_SHAPE,
+    f"{list(MNIST_INPUT_SHAPE)} only (height, width, channels of MNIST's grayscale images, "
+    "the only data the stages prepare and feed)",
+)
 SEEDS = Rule(lambda v: is_int_list(v) and len(set(v)) == len(v), "a list of distinct integers >= 0, e.g. [1, 2]")
 VERSION = Rule(re.compile(r"\d+(\.\d+)+\S*").fullmatch, "a version string such as 2.21.0", str)  # major.minor at least
 # Every key is required; None: checked across keys below.
@@ -26,14 +28,7 @@ RULES = {
         **dict(epochs=Integer(1), batch_size=Integer(1), seed=Integer(0), extra_seeds=SEEDS, restore_best=Flag()),
         **dict(monitor=Choice(("val_loss", "val_accuracy")), eval_batch_size=Integer(1)),
     },
-    "model": {
-        "input_shape": Rule(
-            lambda v: is_int_list(v) and tuple(v) == MNIST_INPUT_SHAPE,
-            f"{list(MNIST_INPUT_SHAPE)} only (height, width, channels of MNIST's grayscale images, "
-            "the only data the stages prepare and feed)",
-        ),
-        "num_classes": Integer(2),
-    },
+    "model": {"input_shape": INPUT_SHAPE, "num_classes": Integer(2)},
     "numerics": {
         **dict(threads=Integer(1), onednn=Flag(), device=Choice(("cpu", "gpu"))),
         **dict(onednn_max_cpu_isa=Choice((*ONEDNN_ISAS, NATIVE)), tensorflow=VERSION, keras=VERSION, numpy=VERSION),
@@ -135,20 +130,16 @@ def report_errors(params: dict) -> list[str]:
 
 
 def seeds_errors(params: dict, train: dict) -> list[str]:
-    """train.extra_seeds against train.seed, then the optional `seeds` section, {<id>: [seeds]} (more
-    runs of some architectures), against both (`train`: the train section's valid values)."""
+    """train.extra_seeds against train.seed, then the optional `seeds` section, {<id>: [seeds]}: more
+    runs of some architectures, with seeds none of their runs has (`train`: that section's valid values)."""
     main = {train["seed"]: "the seed of the main run"} if "seed" in train else {}
-    errors = _clashes("train", "extra_seeds", train.get("extra_seeds", []), main)
     seeds = {} if params.get("seeds") is None else params["seeds"]  # `seeds:` with every line commented out
-    if not isinstance(seeds, dict):
-        return errors + [f"seeds: expected a mapping like {{conv2_k3: [3, 4]}}, got {found(seeds)}"]
+    ids = _arch_ids(params) or (seeds if isinstance(seeds, dict) else [])  # no valid ids: the lists only
+    errors, valid = mapping_errors("seeds", seeds, dict.fromkeys(ids, SEEDS), (), example="{conv2_k3: [3, 4]}")
     taken = dict.fromkeys(train.get("extra_seeds", []), "already a seed of every architecture (train.extra_seeds)")
     taken |= {seed: "the seed of the main runs (train.seed)" for seed in main}
-    for arch, listed in seeds.items():
-        errors += ids_errors("seeds", "architecture", [arch], _arch_ids(params))
-        message = problem(SEEDS, plain(arch), listed)
-        errors += [f"seeds: {message}"] if message else _clashes("seeds", plain(arch), listed, taken)
-    return errors
+    clashes = _clashes("train", "extra_seeds", train.get("extra_seeds", []), main)
+    return errors + clashes + [e for arch, listed in valid.items() for e in _clashes("seeds", arch, listed, taken)]
 
 
 def _clashes(where: str, key: str, seeds: list, taken: dict) -> list[str]:
