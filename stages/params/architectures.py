@@ -1,9 +1,6 @@
-"""The rules of params.yaml's `architectures` section: ids, layers, shapes, optimizers.
-
-Each layer's arguments are checked by the rules the vocabulary (`stages.model.layers`)
-gives them, then the feature maps by the shape inference of `stages.model.shapes`, and
-the last layer against `model.num_classes`.
-"""
+"""The rules of params.yaml's `architectures` section: ids; each layer's arguments by the vocabulary
+(`stages.model.layers`), the feature maps by `stages.model.shapes`, the last layer against
+`model.num_classes`; optimizers."""
 
 from __future__ import annotations
 

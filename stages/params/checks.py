@@ -1,7 +1,6 @@
 """How a value of params.yaml is checked and worded, one line per error: `<key> <bad value>
 <problem>; allowed: <what is>`, to which `mapping_errors` adds the place. A rule is the
-vocabulary's (`stages.model.layers`), a `Rule` only params.yaml has, or None (checked elsewhere).
-"""
+vocabulary's (`stages.model.layers`), a `Rule` only params.yaml has, or None (checked elsewhere)."""
 
 from __future__ import annotations
 
@@ -23,11 +22,15 @@ class Rule(NamedTuple):
     kind: type = object
 
 
+# Keras takes a window (kernel_size, pool_size, strides) as one int or a (height, width) pair
+WINDOW = Rule(
+    lambda v: is_int_list([v], 1, 1) or is_int_list(v, 2, 1), "an integer >= 1 or a list of two integers >= 1"
+)
+
+
 def show(value) -> str:
     """A value as YAML spells it (null, true), cut short: random junk stays one short line."""
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    text = repr(value)
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
     return text if len(text) <= 60 else text[:56] + " ..."
 
 
@@ -49,12 +52,6 @@ def found(value) -> str:
 def is_int_list(value, length: int | None = None, low: int = 0) -> bool:
     """A list of integers >= `low` (YAML's true is no 1), `length` long if given."""
     return isinstance(value, list) and length in (None, len(value)) and all(type(v) is int and v >= low for v in value)
-
-
-# Keras takes a window (kernel_size, pool_size, strides) as one int or a (height, width) pair
-WINDOW = Rule(
-    lambda v: is_int_list([v], 1, 1) or is_int_list(v, 2, 1), "an integer >= 1 or a list of two integers >= 1"
-)
 
 
 def problem(rule, key, value) -> str | None:
@@ -86,9 +83,8 @@ def problem(rule, key, value) -> str | None:
 
 
 def mapping_errors(where: str, value, rules: dict, required=None, owner: str = "", skip=(), example: str = ""):
-    """(errors, valid values) of one mapping: its missing `required` keys (default: every
-    key of `rules`), unknown keys (but `skip`), then each value against its rule, in the
-    mapping's order. The valid values feed the checks across keys."""
+    """(errors, valid values for the checks across keys) of one mapping: its missing `required` keys
+    (default: all of `rules`), unknown keys (but `skip`), then each value by its rule, in its order."""
     if not isinstance(value, dict):
         example = example or "{" + ", ".join(f"{key}: ..." for key in rules) + "}"
         return [f"{where}: expected a mapping like {example}, got {found(value)}"], {}
@@ -96,9 +92,8 @@ def mapping_errors(where: str, value, rules: dict, required=None, owner: str = "
     missing = [key for key in required if key not in value]
     errors = [f"{where}: missing {key!r}; {owner or where} needs: {', '.join(required)}" for key in missing]
     unknown = [key for key in value if key not in rules and key not in skip]
-    errors += [
-        f"{where}: unknown key {show(key)}; allowed: {', '.join(map(plain, rules)) or 'none'}" for key in unknown
-    ]
+    allowed = ", ".join(map(plain, rules)) or "none"
+    errors += [f"{where}: unknown key {show(key)}; allowed: {allowed}" for key in unknown]
     problems = {key: problem(rules[key], key, item) for key, item in value.items() if key in rules}
     errors += [f"{where}: {message}" for message in problems.values() if message]
     return errors, {key: value[key] for key, message in problems.items() if message is None}

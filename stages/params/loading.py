@@ -27,15 +27,12 @@ class DuplicateKeyError(ParamsError):
 
 def display(path: Path | str) -> str:
     """The path relative to the working directory when inside it: short messages."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        return str(path)
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(Path.cwd()) if resolved.is_relative_to(Path.cwd()) else path)
 
 
 def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
-    """The params of `path` and its duplicate-key errors; ParamsError if the file is
-    unreadable, unparsable or not a mapping."""
+    """The params of `path` and its duplicate-key errors; ParamsError if it is unreadable, no YAML or no mapping."""
     name = display(path)
     try:
         params, repeats = read_yaml(path)

@@ -83,9 +83,8 @@ def flat_errors(params: dict) -> tuple[list[str], dict]:
 
 
 def ids_errors(where: str, key: str, ids, arch_ids, rule=None, indexed: bool = False) -> list[str]:
-    """`key`, a list of ids (by `rule`) named outside `architectures`: each of `arch_ids` (None:
-    that section is broken, reported there, so the type only), none twice, and each at `where`
-    (`where.key[j]` if `indexed`)."""
+    """`key`, a list of ids (by `rule`), each of `arch_ids` (None: that section is broken, so the type
+    only) and none twice, each reported at `where` (`where.key[j]` if `indexed`)."""
     if message := problem(rule, key, ids):
         return [f"{where}: {message}"]
     known = ARCH_REF if arch_ids is None else Choice(tuple(arch_ids))
