@@ -20,7 +20,6 @@ ARCH_ID = Rule(
 # Keras' defaults change between versions.
 LAYER_KINDS = {k: ({n: a.rule for n, a in t.args.items()}, t.required) for k, t in LAYER_TYPES.items()}
 OPTIMIZER_KINDS = {k: (o.hyperparameters, tuple(o.hyperparameters)) for k, o in OPTIMIZERS.items()}
-OPTIMIZER_EXAMPLE = "{name: adam, learning_rate: 0.001, ...}"
 
 
 def _tagged_errors(where: str, spec, tag: str, kinds: dict, example: str) -> list[str]:
@@ -37,8 +36,8 @@ def _tagged_errors(where: str, spec, tag: str, kinds: dict, example: str) -> lis
 
 
 def _layers_errors(where: str, layers, shape, num_classes) -> list[str]:
-    """Each layer's keys; the feature maps up to the first malformed layer or the first that
-    does not fit; and a last layer of softmax probabilities over model.num_classes classes."""
+    """Each layer's keys; the feature maps from `shape` (model.input_shape, None: unchecked) up to the
+    first malformed layer or the first that does not fit; a last layer of softmax probabilities."""
     if not isinstance(layers, list) or not layers:
         return [f"{where}.layers: expected a non-empty list of layers, got {found(layers)}"]
     errors = []
@@ -56,9 +55,9 @@ def _layers_errors(where: str, layers, shape, num_classes) -> list[str]:
     units = f"{num_classes} (model.num_classes)" if num_classes is not None else "model.num_classes"
     wanted = f"{place} ({spec['type']}): the last layer must be a dense layer with units {units} and activation softmax"
     activation = spec.get("activation", LAYER_TYPES["dense"].args["activation"].default)
-    found_ = f"units {spec.get('units')}, activation {activation}" + ("" if "activation" in spec else " (the default)")
+    got = f"units {spec.get('units')}, activation {activation}" + ("" if "activation" in spec else " (the default)")
     if not (spec["type"] == "dense" and num_classes in (None, spec["units"]) and activation == "softmax"):
-        return errors + [f"{wanted}; found " + (found_ if spec["type"] == "dense" else f"a {spec['type']} layer")]
+        return errors + [f"{wanted}; found " + (got if spec["type"] == "dense" else f"a {spec['type']} layer")]
     if shape is not None and len(shape) != 1:
         flat = "the model must output one probability per class: add a flatten before the last dense layer"
         return errors + [f"{place} ({spec['type']}): output shape {shape} is not flat; {flat}"]
@@ -75,10 +74,10 @@ def architectures_errors(archs, input_shape, num_classes) -> list[str]:
         where = f"architectures.{arch_id}" if plain(arch_id) == arch_id else f"architectures[{show(arch_id)}]"
         errors += [f"architectures: {message}"] if (message := problem(ARCH_ID, "id", arch_id)) else []
         errors += mapping_errors(where, arch, {"layers": None, "optimizer": None}, owner="an architecture")[0]
-        if isinstance(arch, dict) and "layers" in arch:
+        arch = arch if isinstance(arch, dict) else {}
+        if "layers" in arch:
             errors += _layers_errors(where, arch["layers"], input_shape, num_classes)
-        if isinstance(arch, dict) and "optimizer" in arch:
-            errors += _tagged_errors(
-                f"{where}.optimizer", arch["optimizer"], "name", OPTIMIZER_KINDS, OPTIMIZER_EXAMPLE
-            )
+        if "optimizer" in arch:
+            example = "{name: adam, learning_rate: 0.001, ...}"
+            errors += _tagged_errors(f"{where}.optimizer", arch["optimizer"], "name", OPTIMIZER_KINDS, example)
     return errors

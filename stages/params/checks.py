@@ -60,7 +60,7 @@ def problem(rule, key, value) -> str | None:
     if isinstance(rule, Choice):
         ok = isinstance(value, str) and value in rule.options
         return None if ok else f"unknown {key} {show(value)}; allowed: {', '.join(map(plain, rule.options))}"
-    if rule is None or isinstance(rule, Flag) and isinstance(value, bool):
+    if rule is None or (isinstance(rule, Flag) and isinstance(value, bool)):
         return None
     kind, wanted = (rule.kind, rule.allowed) if isinstance(rule, Rule) else _WANTED[type(rule)]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not object):

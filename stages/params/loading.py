@@ -42,10 +42,9 @@ def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
         mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None and problem else name
         raise ParamsError([f"{where}: invalid YAML: {' '.join(str(problem or error).split())}"]) from None
+    keep = "YAML would silently keep only the last one"
     duplicates = [
-        f"{name}:{d.line}: duplicate key {show(d.key)} (first on line {d.first_line}); "
-        "YAML would silently keep only the last one"
-        for d in repeats
+        f"{name}:{d.line}: duplicate key {show(d.key)} (first on line {d.first_line}); {keep}" for d in repeats
     ]
     if not isinstance(params, dict):
         what = "an empty file" if params is None else found(params)
