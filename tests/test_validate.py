@@ -168,7 +168,7 @@ def rename_key(path: str, old: str, new: str):
 ADAM = {"name": "adam", "learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 ISAS = "SSE41, AVX, AVX2, AVX2_VNNI, AVX512_CORE, AVX512_CORE_VNNI, AVX512_CORE_BF16, native"
 LAST = "the last layer must be a dense layer with units 10 (model.num_classes) and activation softmax"
-NOT_IN = "is not in the architectures section; allowed: conv2_k3, conv3_k7_s2"
+NOT_IN = "allowed: conv2_k3, conv3_k7_s2"
 PAIR = "is invalid; allowed: two architecture ids [a, b], e.g. [conv2_k5, conv2_k3]"
 YAML_HINT = "must be a number, got str (YAML reads it as a string"
 
@@ -207,7 +207,7 @@ CASES = [
     ({"train.extra_seeds": 3}, "train: extra_seeds 3 is invalid; allowed: a list of distinct integers >= 0"),
     ({"train.extra_seeds": [1, -2]}, "train: extra_seeds [1, -2] is invalid"),
     ({"train.extra_seeds": [1, True]}, "train: extra_seeds [1, True] is invalid"),
-    ({"train.extra_seeds": [1, 2, 1]}, "train: extra_seeds [1, 2, 1] repeats 1; allowed: distinct seeds"),
+    ({"train.extra_seeds": [1, 2, 1]}, "train: extra_seeds [1, 2, 1] is invalid; allowed: a list of distinct integers"),
     ({"train.extra_seeds": [1, 0]}, "train: extra_seeds [1, 0] contains seed 0, the seed of the main run; allowed"),
     ({"train.restore_best": "maybe"}, "train: restore_best 'maybe' must be true or false, got str"),
     ({"train.monitor": "accuracy"}, "train: unknown monitor 'accuracy'; allowed: val_loss, val_accuracy"),
@@ -264,14 +264,16 @@ CASES = [
             True,
         ]
     ],
-    (rename("conv2_k3", "seeds", comparisons=[]), "architectures: id 'seeds' is reserved"),
+    (
+        rename("conv2_k3", "seeds", comparisons=[]),
+        "architectures: id 'seeds' is invalid; allowed: lowercase letters, digits and _, starting with a letter, "
+        "not seeds",
+    ),
     (
         rename("conv2_k3", "conv2_k3x"),
         [
-            f"{C0}.architectures[0]: architecture 'conv2_k3' is not in the architectures section; allowed: "
-            "conv3_k7_s2, conv2_k3x",
-            f"{C0}.pairs[0]: architecture 'conv2_k3' is not in the architectures section; allowed: conv3_k7_s2, "
-            "conv2_k3x",
+            f"{C0}.architectures[0]: unknown architecture 'conv2_k3'; allowed: conv3_k7_s2, conv2_k3x",
+            f"{C0}.pairs[0]: unknown architecture 'conv2_k3'; allowed: conv3_k7_s2, conv2_k3x",
         ],
     ),
     ({A: [1]}, f"{A}: expected a mapping"),
@@ -444,19 +446,13 @@ CASES = [
         )
         for bad in ([], None, "conv2_k3", {"conv2_k3": 1})
     ],
-    ({f"{C0}.architectures[2]": "conv9_typo"}, f"{C0}.architectures[2]: architecture 'conv9_typo' {NOT_IN}"),
+    ({f"{C0}.architectures[2]": "conv9_typo"}, f"{C0}.architectures[2]: unknown architecture 'conv9_typo'; {NOT_IN}"),
     *[
         (
             {f"{C0}.architectures[0]": bad},
-            f"{C0}.architectures[0]: architecture {_show(bad)} must be an architecture id, got {name}",
+            f"{C0}.architectures[0]: unknown architecture {_show(bad)}; {NOT_IN}",
         )
-        for bad, name in (
-            (7, "int"),
-            (None, "null"),
-            (["conv2_k3"], "list"),
-            ({"id": "conv2_k3"}, "mapping"),
-            (True, "bool"),
-        )
+        for bad in (7, None, ["conv2_k3"], {"id": "conv2_k3"}, True)
     ],
     (
         {f"{C0}.architectures[2]": "conv2_k3"},
@@ -465,9 +461,9 @@ CASES = [
     (
         {B: DELETE},
         [
-            f"{C0}.architectures[1]: architecture 'conv3_k7_s2' is not in the architectures section; allowed: conv2_k3",
-            f"{C0}.pairs[0]: architecture 'conv3_k7_s2' is not in the architectures section; allowed: conv2_k3",
-            f"{C1}.architectures[0]: architecture 'conv3_k7_s2' is not in the architectures section; allowed: conv2_k3",
+            f"{C0}.architectures[1]: unknown architecture 'conv3_k7_s2'; allowed: conv2_k3",
+            f"{C0}.pairs[0]: unknown architecture 'conv3_k7_s2'; allowed: conv2_k3",
+            f"{C1}.architectures[0]: unknown architecture 'conv3_k7_s2'; allowed: conv2_k3",
         ],
     ),
     ({f"{C0}.pairs": None}, f"{C0}: pairs null is invalid; allowed: a list of [a, b] pairs of ids ([] for none)"),
@@ -477,8 +473,8 @@ CASES = [
         f"{C0}.pairs[0]: pair ['conv3_k7_s2'] {PAIR}",
     ),
     ({f"{C0}.pairs": [["conv3_k7_s2", "conv2_k3", "conv2_k3"]]}, f"{C0}.pairs[0]: pair ['conv3_k7_s2', 'conv2_k3', 'c"),
-    ({f"{C0}.pairs[1]": ["conv2_k3", "nope"]}, f"{C0}.pairs[1]: architecture 'nope' {NOT_IN}"),
-    ({f"{C0}.pairs": [["conv2_k3", 3]]}, f"{C0}.pairs[0]: architecture 3 must be an architecture id, got int"),
+    ({f"{C0}.pairs[1]": ["conv2_k3", "nope"]}, f"{C0}.pairs[1]: unknown architecture 'nope'; {NOT_IN}"),
+    ({f"{C0}.pairs": [["conv2_k3", 3]]}, f"{C0}.pairs[0]: unknown architecture 3; {NOT_IN}"),
     (
         {f"{C0}.pairs": [["conv2_k3", "conv2_k3"]]},
         f"{C0}.pairs[0]: pair ['conv2_k3', 'conv2_k3'] repeats conv2_k3; allowed",
@@ -492,10 +488,10 @@ CASES = [
     ),
     # seeds: more runs of some architectures
     ({"seeds": [3]}, "seeds: expected a mapping like {conv2_k3: [3, 4]}, got list [3]"),
-    ({"seeds": {"conv9": [3]}}, f"seeds: architecture 'conv9' {NOT_IN}"),
+    ({"seeds": {"conv9": [3]}}, f"seeds: unknown key 'conv9'; {NOT_IN}"),
     ({"seeds": {"conv2_k3": 3}}, "seeds: conv2_k3 3 is invalid; allowed: a list of distinct integers >= 0"),
     ({"seeds": {"conv2_k3": [3, -1]}}, "seeds: conv2_k3 [3, -1] is invalid; allowed: a list of distinct integers >= 0"),
-    ({"seeds": {"conv2_k3": [3, 3]}}, "seeds: conv2_k3 [3, 3] repeats 3; allowed: distinct seeds"),
+    ({"seeds": {"conv2_k3": [3, 3]}}, "seeds: conv2_k3 [3, 3] is invalid; allowed: a list of distinct integers >= 0"),
     ({"seeds": {"conv2_k3": [3, 0]}}, "seeds: conv2_k3 [3, 0] contains seed 0, the seed of the main runs (train.seed)"),
     ({"seeds": {"conv2_k3": [2, 5]}}, "seeds: conv2_k3 [2, 5] contains seed 2, already a seed of every architecture"),
 ]
@@ -628,7 +624,7 @@ def test_several_errors_are_reported_at_once():
         "id 'Bad-Id' is invalid",
         "model: input_shape [28, 28, 3]",
         "report: alpha 5",
-        "report.comparisons[0].pairs[0]: architecture 'conv2_k3_typo'",
+        "report.comparisons[0].pairs[0]: unknown architecture 'conv2_k3_typo'",
         "report.comparisons[1].pairs[0]: pair ['conv2_k3'] is invalid",
     ]
     assert len(errors) == len(culprits), errors
@@ -649,9 +645,9 @@ def test_the_report_hooks():
     assert report_errors(params) == []
     assert comparison_errors(params["report"]["comparisons"], params["architectures"]) == []
     assert comparison_errors(params["report"]["comparisons"], ["conv2_k3"]) == [
-        f"{C0}.architectures[1]: architecture 'conv3_k7_s2' is not in the architectures section; allowed: conv2_k3",
-        f"{C0}.pairs[0]: architecture 'conv3_k7_s2' is not in the architectures section; allowed: conv2_k3",
-        f"{C1}.architectures[0]: architecture 'conv3_k7_s2' is not in the architectures section; allowed: conv2_k3",
+        f"{C0}.architectures[1]: unknown architecture 'conv3_k7_s2'; allowed: conv2_k3",
+        f"{C0}.pairs[0]: unknown architecture 'conv3_k7_s2'; allowed: conv2_k3",
+        f"{C1}.architectures[0]: unknown architecture 'conv3_k7_s2'; allowed: conv2_k3",
     ]
     assert comparison_errors([{"title": "t", "architectures": ["anything"], "pairs": []}], None) == []
     params["report"]["alpha"] = 2
@@ -664,7 +660,7 @@ def test_real_report_typo_fails_in_validate():
     params = check(PARAMS_FILE)
     params["report"]["comparisons"][-1]["pairs"][0][0] = "conv3_k5bn"
     [message] = validate_params(params)
-    assert message.startswith("report.comparisons[") and "'conv3_k5bn' is not in the architectures section" in message
+    assert message.startswith("report.comparisons[") and "unknown architecture 'conv3_k5bn'; allowed: " in message
 
 
 # --- loading: duplicate keys and broken files ----------------------------------------------

@@ -1,34 +1,37 @@
-"""How a value of params.yaml is checked and worded: one rule per key, one line per error.
-
-A rule is one of the vocabulary's (`stages.model.layers`: Integer, Number, Choice, Flag,
-Window), a function (key, value) -> message or None for the few rules only params.yaml has,
-or None for a key its caller checks. A message reads `<key> <bad value> <problem>; allowed:
-<what is>`; `mapping_errors` puts the place in front.
-"""
+"""How a value of params.yaml is checked and worded, one line per error: `<key> <bad value>
+<problem>; allowed: <what is>`, to which `mapping_errors` adds the place. A rule is the
+vocabulary's (`stages.model.layers`), a `Rule` only params.yaml has, or None (checked elsewhere)."""
 
 from __future__ import annotations
 
 import math
-import operator
 import re
-import reprlib
+from typing import Any, NamedTuple
 
 from stages.model.layers import Choice, Flag, Integer, Number, Window
 
-_REPR = reprlib.Repr()  # random junk stays one short line
-_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 40
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 4
-_REPR.maxlevel = 2
 _TYPES = {type(None): "null", dict: "mapping", list: "list", bool: "bool"}  # as YAML calls them
-_WANTED = {Flag: ((bool,), "true or false"), Integer: ((int,), "an integer"), Number: ((int, float), "a number")}
-_CMP = {"<": operator.lt, "<=": operator.le}
+_WANTED = {Flag: (bool, "true or false"), Integer: (int, "an integer"), Number: ((int, float), "a number")}
+
+
+class Rule(NamedTuple):
+    """A value of `kind` (else `must be <allowed>, got <type>`) that is `ok` (else `is invalid; allowed: ...`)."""
+
+    ok: Any  # value -> bool
+    allowed: str
+    kind: type = object
+
+
+# Keras takes a window (kernel_size, pool_size, strides) as one int or a (height, width) pair
+WINDOW = Rule(
+    lambda v: is_int_list([v], 1, 1) or is_int_list(v, 2, 1), "an integer >= 1 or a list of two integers >= 1"
+)
 
 
 def show(value) -> str:
-    """A value as YAML spells it (null, true), cut short."""
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    return _REPR.repr(value)
+    """A value as YAML spells it (null, true), cut short: random junk stays one short line."""
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 60 else text[:56] + " ..."
 
 
 def plain(value) -> str:
@@ -46,59 +49,42 @@ def found(value) -> str:
     return show(value) if value is None or isinstance(value, bool) else f"{type_name(value)} {show(value)}"
 
 
-def is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)  # YAML's true is no 1
-
-
 def is_int_list(value, length: int | None = None, low: int = 0) -> bool:
-    return isinstance(value, list) and length in (None, len(value)) and all(is_int(v) and v >= low for v in value)
-
-
-def wrong_type(key, value, wanted: str) -> str:
-    message = f"{key} {show(value)} must be {wanted}, got {type_name(value)}"
-    # PyYAML (YAML 1.1) reads 1e-7 and 1.0e7 as strings: a classic epsilon typo
-    if isinstance(value, str) and re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", value.strip()):
-        message += " (YAML reads it as a string: write a dot and a signed exponent, e.g. 1.0e-7)"
-    return message
-
-
-def _range(rule: Integer | Number, key, value) -> str | None:
-    """A number against the bounds of `rule`: `epochs >= 1`, `0 <= rate < 1`, `alpha > 0`..."""
-    low = "<=" if isinstance(rule, Integer) or rule.low_inclusive else "<"
-    high = "<=" if isinstance(rule, Integer) else "<"  # an Integer's high is inclusive, a Number's not
-    finite = not isinstance(value, float) or math.isfinite(value)  # isfinite overflows on huge ints
-    if finite and _CMP[low](rule.low, value) and (rule.high is None or _CMP[high](value, rule.high)):
-        return None
-    allowed = (
-        f"{key} {low.replace('<', '>')} {rule.low}"
-        if rule.high is None
-        else f"{rule.low} {low} {key} {high} {rule.high}"
-    )
-    return f"{key} {show(value)} is out of range; allowed: {allowed}"
+    """A list of integers >= `low` (YAML's true is no 1), `length` long if given."""
+    return isinstance(value, list) and length in (None, len(value)) and all(type(v) is int and v >= low for v in value)
 
 
 def problem(rule, key, value) -> str | None:
     """What is wrong with `value` of `key` under `rule`, or None."""
-    if rule is None or callable(rule):
-        return rule(key, value) if rule else None
+    rule = WINDOW if isinstance(rule, Window) else rule
     if isinstance(rule, Choice):
         ok = isinstance(value, str) and value in rule.options
-        return None if ok else f"unknown {key} {show(value)}; allowed: {', '.join(rule.options)}"
-    if isinstance(rule, Window):
-        ok = (is_int(value) and value >= 1) or is_int_list(value, 2, low=1)
-        return (
-            None if ok else f"{key} {show(value)} is invalid; allowed: an integer >= 1 or a list of two integers >= 1"
-        )
-    types, wanted = _WANTED[type(rule)]
-    if not isinstance(value, types) or (isinstance(value, bool) and not isinstance(rule, Flag)):
-        return wrong_type(key, value, wanted)
-    return None if isinstance(rule, Flag) else _range(rule, key, value)
+        return None if ok else f"unknown {key} {show(value)}; allowed: {', '.join(map(plain, rule.options))}"
+    if rule is None or (isinstance(rule, Flag) and isinstance(value, bool)):
+        return None
+    kind, wanted = (rule.kind, rule.allowed) if isinstance(rule, Rule) else _WANTED[type(rule)]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not object):
+        message = f"{key} {show(value)} must be {wanted}, got {type_name(value)}"
+        # PyYAML (YAML 1.1) reads 1e-7 and 1.0e7 as strings: a classic epsilon typo
+        if isinstance(value, str) and re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", value.strip()):
+            message += " (YAML reads it as a string: write a dot and a signed exponent, e.g. 1.0e-7)"
+        return message
+    if isinstance(rule, Rule):
+        return None if rule.ok(value) else f"{key} {show(value)} is invalid; allowed: {rule.allowed}"
+    # `epochs >= 1`, `0 <= rate < 1`, `alpha > 0`: an Integer's high is inclusive, a Number's not
+    low, high = ("<=", "<=") if isinstance(rule, Integer) else ("<=" if rule.low_inclusive else "<", "<")
+    finite = not isinstance(value, float) or math.isfinite(value)  # isfinite overflows on huge ints
+    above = rule.low <= value if low == "<=" else rule.low < value
+    if finite and above and (rule.high is None or (value <= rule.high if high == "<=" else value < rule.high)):
+        return None
+    if rule.high is None:
+        return f"{key} {show(value)} is out of range; allowed: {key} {low.replace('<', '>')} {rule.low}"
+    return f"{key} {show(value)} is out of range; allowed: {rule.low} {low} {key} {high} {rule.high}"
 
 
 def mapping_errors(where: str, value, rules: dict, required=None, owner: str = "", skip=(), example: str = ""):
-    """(errors, valid values) of one mapping: its missing `required` keys (default: every
-    key of `rules`), unknown keys (but `skip`), then each value against its rule, in the
-    mapping's order. The valid values feed the checks across keys."""
+    """(errors, valid values for the checks across keys) of one mapping: its missing `required` keys
+    (default: all of `rules`), unknown keys (but `skip`), then each value by its rule, in its order."""
     if not isinstance(value, dict):
         example = example or "{" + ", ".join(f"{key}: ..." for key in rules) + "}"
         return [f"{where}: expected a mapping like {example}, got {found(value)}"], {}
@@ -106,7 +92,8 @@ def mapping_errors(where: str, value, rules: dict, required=None, owner: str = "
     missing = [key for key in required if key not in value]
     errors = [f"{where}: missing {key!r}; {owner or where} needs: {', '.join(required)}" for key in missing]
     unknown = [key for key in value if key not in rules and key not in skip]
-    errors += [f"{where}: unknown key {show(key)}; allowed: {', '.join(rules) or 'none'}" for key in unknown]
+    allowed = ", ".join(map(plain, rules)) or "none"
+    errors += [f"{where}: unknown key {show(key)}; allowed: {allowed}" for key in unknown]
     problems = {key: problem(rules[key], key, item) for key, item in value.items() if key in rules}
     errors += [f"{where}: {message}" for message in problems.values() if message]
     return errors, {key: value[key] for key, message in problems.items() if message is None}

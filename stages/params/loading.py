@@ -27,15 +27,12 @@ class DuplicateKeyError(ParamsError):
 
 def display(path: Path | str) -> str:
     """The path relative to the working directory when inside it: short messages."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        return str(path)
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(Path.cwd()) if resolved.is_relative_to(Path.cwd()) else path)
 
 
 def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
-    """The params of `path` and its duplicate-key errors; ParamsError if the file is
-    unreadable, unparsable or not a mapping."""
+    """The params of `path` and its duplicate-key errors; ParamsError if it is unreadable, no YAML or no mapping."""
     name = display(path)
     try:
         params, repeats = read_yaml(path)
@@ -45,10 +42,9 @@ def load_with_duplicates(path: Path | str) -> tuple[dict, list[str]]:
         mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None and problem else name
         raise ParamsError([f"{where}: invalid YAML: {' '.join(str(problem or error).split())}"]) from None
+    keep = "YAML would silently keep only the last one"
     duplicates = [
-        f"{name}:{d.line}: duplicate key {show(d.key)} (first on line {d.first_line}); "
-        "YAML would silently keep only the last one"
-        for d in repeats
+        f"{name}:{d.line}: duplicate key {show(d.key)} (first on line {d.first_line}); {keep}" for d in repeats
     ]
     if not isinstance(params, dict):
         what = "an empty file" if params is None else found(params)
