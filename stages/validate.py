@@ -24,7 +24,7 @@ from stages.common.cpu import isa_problem
 from stages.common.layout import PARAMS_FILE
 from stages.params.architectures import architectures_errors
 from stages.params.checks import found
-from stages.params.loading import DuplicateKeyError, ParamsError, display, load_with_duplicates
+from stages.params.loading import ParamsError, display, load_with_duplicates
 from stages.params.schema import (
     MNIST_TRAIN_SIZE,
     SECTIONS,
@@ -38,7 +38,6 @@ from stages.params.schema import (
 
 __all__ = [
     "STAMP_TEXT",
-    "DuplicateKeyError",
     "ParamsError",
     "check",
     "comparison_errors",
@@ -75,7 +74,7 @@ def check(path: Path | str = PARAMS_FILE) -> dict:
     params, duplicates = load_with_duplicates(path)
     errors = duplicates + validate_params(params)
     if errors:
-        raise (DuplicateKeyError if duplicates else ParamsError)(errors)
+        raise ParamsError(errors)
     return params
 
 

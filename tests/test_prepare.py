@@ -83,11 +83,12 @@ def test_test_subset(arrays):
         (
             {"subset": 81},
             "data: subset 81 is larger than the training pool; allowed: 0 <= subset <= 80 "
-            "(100 training images - val_size 20 held out)",
+            "(100 training images, val_size 20 held out)",
         ),
         (
             {"subset": 101, "validation": "test"},
-            "data: subset 101 is larger than the training pool; allowed: 0 <= subset <= 100 (the 100 training images",
+            "data: subset 101 is larger than the training pool; allowed: 0 <= subset <= 100 "
+            "(100 training images, validation: test)",
         ),
         ({"subset": -1}, "data: subset -1 is out of range; allowed: subset >= 0"),
         ({"subset": 1.5}, "data: subset 1.5 must be an integer, got float"),
@@ -129,7 +130,7 @@ def test_split_lists_every_broken_rule(arrays):
         (
             {"subset": 50001, "validation": "holdout", "val_size": 10000, "test_subset": 0},
             "data: subset 50001 is larger than the training pool; allowed: 0 <= subset <= 50000 "
-            "(60000 training images - val_size 10000 held out)",
+            "(60000 training images, val_size 10000 held out)",
         ),
         (
             None,

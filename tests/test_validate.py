@@ -23,7 +23,6 @@ from stages.model.layers import LAYER_TYPES, OPTIMIZERS  # noqa: E402
 from stages.params.checks import problem, show  # noqa: E402
 from stages.validate import (  # noqa: E402
     STAMP_TEXT,
-    DuplicateKeyError,
     ParamsError,
     check,
     comparison_errors,
@@ -698,8 +697,9 @@ def test_duplicate_architecture_ids(tmp_path):
     _, [message] = load_with_duplicates(path)
     assert message.endswith(":8: duplicate key 'tiny' (first on line 5); YAML would silently keep only the last one")
     assert "params.yaml" in message
-    with pytest.raises(DuplicateKeyError):
+    with pytest.raises(ParamsError) as raised:
         check(path)
+    assert raised.value.errors == [message]
 
 
 def test_duplicate_keys_anywhere(tmp_path):
@@ -715,9 +715,10 @@ def test_duplicate_keys_anywhere(tmp_path):
 
 def test_check_reports_duplicates_with_the_other_errors(tmp_path):
     text = DUPLICATE_IDS.replace("epochs: 1,", "epochs: 0,")
-    with pytest.raises(DuplicateKeyError) as raised:
+    with pytest.raises(ParamsError) as raised:
         check(write(tmp_path, text))
-    assert len(raised.value.errors) == 2 and raised.value.errors[1].startswith("train: epochs 0")
+    assert len(raised.value.errors) == 2 and "duplicate key 'tiny'" in raised.value.errors[0]
+    assert raised.value.errors[1].startswith("train: epochs 0")
 
 
 def test_merge_keys_are_not_duplicates(tmp_path):

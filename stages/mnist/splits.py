@@ -24,7 +24,7 @@ def split(arrays: dict, data) -> dict[str, tuple]:
 
     end = data["test_subset"] or len(x_test)
     test = (x_test[:end], y_test[:end])
-    pool, _ = training_pool(data["validation"], data["val_size"], len(x))
+    pool = training_pool(data["validation"], data["val_size"], len(x))
     val = (x[pool:], y[pool:]) if data["validation"] == "holdout" else test
     end = data["subset"] or pool
     return {"train": (x[:end], y[:end]), "val": val, "test": test}

@@ -40,13 +40,13 @@ def plain(value) -> str:
     return value if ok else show(value)
 
 
-def type_name(value) -> str:
+def _type(value) -> str:
     return _TYPES.get(type(value), type(value).__name__)
 
 
 def found(value) -> str:
     """What was found instead of the expected: `list [1, 2]`, `str 'x'`, or just `null`."""
-    return show(value) if value is None or isinstance(value, bool) else f"{type_name(value)} {show(value)}"
+    return show(value) if value is None or isinstance(value, bool) else f"{_type(value)} {show(value)}"
 
 
 def is_int_list(value, length: int | None = None, low: int = 0) -> bool:
@@ -64,7 +64,7 @@ def problem(rule, key, value) -> str | None:
         return None
     kind, wanted = (rule.kind, rule.allowed) if isinstance(rule, Rule) else _WANTED[type(rule)]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not object):
-        message = f"{key} {show(value)} must be {wanted}, got {type_name(value)}"
+        message = f"{key} {show(value)} must be {wanted}, got {_type(value)}"
         # PyYAML (YAML 1.1) reads 1e-7 and 1.0e7 as strings: a classic epsilon typo
         if isinstance(value, str) and re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", value.strip()):
             message += " (YAML reads it as a string: write a dot and a signed exponent, e.g. 1.0e-7)"

@@ -21,10 +21,6 @@ class ParamsError(Exception):
         super().__init__(f"{len(self.errors)} error(s) in params:\n" + "\n".join(f"  {e}" for e in self.errors))
 
 
-class DuplicateKeyError(ParamsError):
-    """The same key twice in one YAML mapping (safe_load would silently keep the last)."""
-
-
 def display(path: Path | str) -> str:
     """The path relative to the working directory when inside it: short messages."""
     resolved = Path(path).resolve()

@@ -53,12 +53,10 @@ def missing_section(name: str) -> str:
     return f"top level: missing section {name!r}; needs: {', '.join(SECTIONS)}"
 
 
-def training_pool(validation: str, val_size: int, train_size: int) -> tuple[int, str]:
-    """How many training images `subset` draws from, and why: holdout keeps the last
-    `val_size` out of training; test (the notebook's protocol) trains on every image."""
-    if validation == "test":
-        return train_size, f"the {train_size} training images (validation: test)"
-    return train_size - val_size, f"{train_size} training images - val_size {val_size} held out"
+def training_pool(validation: str, val_size: int, train_size: int) -> int:
+    """How many training images `subset` draws from: holdout keeps the last `val_size` out of
+    training; test (the notebook's protocol) trains on every image."""
+    return train_size if validation == "test" else train_size - val_size
 
 
 def data_errors(data, train_size: int = MNIST_TRAIN_SIZE, test_size: int = MNIST_TEST_SIZE) -> list[str]:
@@ -66,9 +64,10 @@ def data_errors(data, train_size: int = MNIST_TRAIN_SIZE, test_size: int = MNIST
     rules = dict(subset=Integer(0), validation=Choice(("holdout", "test")), val_size=Integer(1, train_size - 1))
     errors, valid = mapping_errors("data", data, rules | {"test_subset": Integer(0, test_size)})
     if {"subset", "validation"} <= valid.keys() and ("val_size" in valid or valid["validation"] == "test"):
-        pool, why = training_pool(valid["validation"], valid.get("val_size", 0), train_size)
+        pool = training_pool(valid["validation"], valid.get("val_size", 0), train_size)
+        why = "validation: test" if pool == train_size else f"val_size {valid['val_size']} held out"
         if valid["subset"] > pool:
-            allowed = f"0 <= subset <= {pool} ({why})"
+            allowed = f"0 <= subset <= {pool} ({train_size} training images, {why})"
             errors.append(f"data: subset {valid['subset']} is larger than the training pool; allowed: {allowed}")
     return errors
 
@@ -137,11 +136,7 @@ def seeds_errors(params: dict, train: dict) -> list[str]:
     errors, valid = mapping_errors("seeds", seeds, dict.fromkeys(ids, SEEDS), (), example="{conv2_k3: [3, 4]}")
     taken = dict.fromkeys(train.get("extra_seeds", []), "already a seed of every architecture (train.extra_seeds)")
     taken |= {seed: "the seed of the main runs (train.seed)" for seed in main}
-    clashes = _clashes("train", "extra_seeds", train.get("extra_seeds", []), main)
-    return errors + clashes + [e for arch, listed in valid.items() for e in _clashes("seeds", arch, listed, taken)]
-
-
-def _clashes(where: str, key: str, seeds: list, taken: dict) -> list[str]:
-    """Two runs with one seed would write the same files."""
-    clash = sorted(set(seeds) & taken.keys())
-    return [f"{where}: {key} {show(seeds)} contains seed {s}, {taken[s]}; allowed: other seeds" for s in clash]
+    lists = [("train", "extra_seeds", train.get("extra_seeds", []), main)]  # two runs, one seed: the same files
+    lists += [("seeds", arch, listed, taken) for arch, listed in valid.items()]
+    clash = "{}: {} {} contains seed {}, {}; allowed: other seeds"
+    return errors + [clash.format(w, k, show(v), s, t[s]) for w, k, v, t in lists for s in sorted(set(v) & t.keys())]
