@@ -95,10 +95,10 @@ def dvc_json(folder: Path, *args: str):
 
 def experiments(folder: Path, runs: list[Run]) -> dict[str, tuple[str, str, Path | None]]:
     """{run name: (experiment, its state, the folder it runs in)} of `make run JOBS=N`'s experiments."""
-    for attempt in range(3):  # fails while a queue worker is still creating its workspace
+    for wait in (1, 2, 0):  # it fails while a queue worker is still creating its workspace: ask again
         if not isinstance(shown := dvc_json(folder, "exp", "show", "--json", "--hide-workspace"), str):
             break
-        time.sleep(attempt + 1)
+        time.sleep(wait)
     folder = folder.resolve()
     top = next((p for p in (folder, *folder.parents) if (p / ".dvc").is_dir()), folder)
     pipeline, found = folder.relative_to(top), {}  # the notebook's pipeline is a subfolder of its copy
