@@ -65,7 +65,7 @@ def data_errors(data, train_size: int = MNIST_TRAIN_SIZE, test_size: int = MNIST
     errors, valid = mapping_errors("data", data, rules | {"test_subset": Integer(0, test_size)})
     if {"subset", "validation"} <= valid.keys() and ("val_size" in valid or valid["validation"] == "test"):
         pool = training_pool(valid["validation"], valid.get("val_size", 0), train_size)
-        why = "validation: test" if pool == train_size else f"val_size {valid['val_size']} held out"
+        why = "validation: test" if valid["validation"] == "test" else f"val_size {valid['val_size']} held out"
         if valid["subset"] > pool:
             allowed = f"0 <= subset <= {pool} ({train_size} training images, {why})"
             errors.append(f"data: subset {valid['subset']} is larger than the training pool; allowed: {allowed}")

@@ -16,13 +16,6 @@ from stages.reporting.inputs import ReportError, load_confusion, load_history, l
 from stages.study_runs import extra_seeds, stage_name
 
 
-def _stage(arch: str, seed: int | None, params: dict) -> str:
-    """The DVC stage that writes a run's record (and, through its upstream, trains and
-    evaluates the run when needed): `record@conv2_k3`, `record_seed@conv2_k3-1` for
-    `train.extra_seeds`, `record_more@conv2_k3-3` for the `seeds` section."""
-    return stage_name(params, "record", RunPaths(arch, seed))
-
-
 def added_seeds(params: dict) -> dict[str, list[int]]:
     """The seeds the `seeds` section adds per architecture (a second look at the data)."""
     extra = set(params["train"].get("extra_seeds") or [])
@@ -32,7 +25,8 @@ def added_seeds(params: dict) -> dict[str, list[int]]:
 def _load_run(root: Path, arch: str, seed: int, extra: bool, params: dict) -> dict | None:
     """One run's files, or None for an extra seed not evaluated yet (its metrics file missing)."""
     files = run_files(root, arch, seed if extra else None)
-    stage = _stage(arch, seed if extra else None, params)
+    # the stage that writes the run's record (its upstream trains and evaluates the run when needed)
+    stage = stage_name(params, "record", RunPaths(arch, seed if extra else None))
     if not files["metrics"].exists():
         if extra:
             return None

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from stages.common import layout, records
 from stages.study_runs import stage_name, study_runs
-from stages.tools.workers import run_of_experiment
+from stages.tools.workers import WorkersError, run_of_experiment, shown_experiments
 
 RECENT = 600  # seconds: an unfinished run written to since then (or 3 epochs, if longer) is training
 UNKNOWN = "stale: unknown while a repro runs"
@@ -95,14 +95,14 @@ def dvc_json(folder: Path, *args: str):
 
 def experiments(folder: Path, runs: list[Run]) -> dict[str, tuple[str, str, Path | None]]:
     """{run name: (experiment, its state, the folder it runs in)} of `make run JOBS=N`'s experiments."""
-    for wait in (1, 2, 0):  # it fails while a queue worker is still creating its workspace: ask again
-        if not isinstance(shown := dvc_json(folder, "exp", "show", "--json", "--hide-workspace"), str):
-            break
-        time.sleep(wait)
+    try:
+        shown = shown_experiments(folder, waits=(1, 2))
+    except WorkersError:  # DVC answers no list now: the runs show their own files' state
+        shown = []
     folder = folder.resolve()
     top = next((p for p in (folder, *folder.parents) if (p / ".dvc").is_dir()), folder)
     pipeline, found = folder.relative_to(top), {}  # the notebook's pipeline is a subfolder of its copy
-    for baseline in shown if isinstance(shown, list) else []:
+    for baseline in shown:
         for exp in baseline.get("experiments") or []:
             executor, run = exp.get("executor") or {}, run_of_experiment(exp.get("name") or "", runs)
             root = (executor.get("local") or {}).get("root")

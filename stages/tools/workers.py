@@ -102,10 +102,23 @@ def dvc(*args: str, capture: bool = False, check: bool = True) -> subprocess.Com
     return result
 
 
+def shown_experiments(cwd=layout.ROOT, env: dict | None = None, waits=(1, 2, 4, 8)) -> list:
+    """`dvc exp show --json` of HEAD's experiments. It fails while a queue worker is still creating
+    its workspace, so a failure is asked again after each of `waits` seconds; WorkersError after the last."""
+    command = ["dvc", "exp", "show", "--json", "--hide-workspace"]
+    for wait in (*waits, None):
+        result = subprocess.run(command, cwd=cwd, text=True, env=env, capture_output=True, stdin=subprocess.DEVNULL)
+        if result.returncode == 0:
+            return json.loads(result.stdout or "[]")
+        if wait is None:
+            raise WorkersError(f"`{' '.join(command)}` exited {result.returncode}:\n{result.stderr}".rstrip())
+        time.sleep(wait)
+
+
 def queue_statuses() -> dict[str, str]:
     """{experiment name: Queued | Running | Success | Failed} of HEAD's experiments, from
     `dvc exp show --json` (`dvc queue status` has no machine-readable form)."""
-    shown = json.loads(dvc("exp", "show", "--json", "--hide-workspace", capture=True).stdout or "[]")
+    shown = shown_experiments(env=ENV)
     return {
         exp["name"]: str((exp.get("executor") or {}).get("state") or "success").capitalize()
         for baseline in shown
@@ -139,17 +152,8 @@ def queue_runs(params: dict, runs: list[layout.RunPaths], token: str, threads: i
 def wait(names: list[str], poll_seconds: float, idle_seconds: float = 120) -> dict[str, str]:
     """Poll the queue until none of `names` is queued or running; returns their statuses."""
     last, idle_since = None, None
-    failures = 0
     while True:
-        try:
-            statuses = queue_statuses()
-        except WorkersError:  # DVC fails to show while a worker is still creating its workspace: poll again
-            failures += 1
-            if failures >= 5:
-                raise
-            time.sleep(poll_seconds)
-            continue
-        failures = 0
+        statuses = queue_statuses()
         ours = {name: statuses.get(name, "Unknown") for name in names}
         counts = {
             state: sum(1 for s in ours.values() if s == state) for state in ("Success", "Failed", "Running", "Queued")
