@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import time
 from pathlib import Path
 
 from stages.common import layout
+from stages.tools.workers import ENV
 
 QUICK_PARAMS = ("train.epochs=1", "data.subset=2000", "train.extra_seeds=[]")
 STARTED = "Reproducing experiment"  # DVC's line once the experiment's copy is made
@@ -135,24 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rerun every stage (dvc exp run -f): no run-cache")
     parser.add_argument("--verbose", action="store_true", help="DVC's debug log (dvc exp run -v)")
     parser.add_argument(
-        "--keep-lock", action="store_true", help="run with the workspace's dvc.lock (7 s more per stage)"
+        "--keep-lock", action="store_true", help="run with the workspace's dvc.lock (about 3 s more of CPU per stage)"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip `dvc plots diff`")
     args = parser.parse_args(argv)
 
     root = layout.CODE_ROOT
     name = args.name or time.strftime("quick-%Y%m%d-%H%M%S")
-    # The venv's bin/ first on PATH: dvc.yaml's commands call `python`.
-    env = {**os.environ, "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
-    if shutil.which("dvc", path=env["PATH"]) is None:
+    if shutil.which("dvc", path=ENV["PATH"]) is None:  # ENV: the venv's bin/ first; dvc.yaml calls `python`
         print("quick: error: no `dvc` on PATH (run `make venv`)", file=sys.stderr)
         return 1
     started = time.perf_counter()
     try:
-        run_experiment(quick_command(name, args.force, args.verbose), root, env, fresh_lock=not args.keep_lock)
+        run_experiment(quick_command(name, args.force, args.verbose), root, ENV, fresh_lock=not args.keep_lock)
         seconds = time.perf_counter() - started
         summary = read_summary(name, root)
-        html = None if args.no_plots else write_plots(name, root, env)
+        html = None if args.no_plots else write_plots(name, root, ENV)
     except QuickError as error:
         print(f"quick: error: {error}", file=sys.stderr)
         return 1
