@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -39,9 +38,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.dvc_overhead import children_cpu_seconds
+from benchmarks.train_throughput import DEFAULT_MNIST
+from stages.tools.quick import quick_command
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-QUICK = ("train.epochs=1", "data.subset=2000", "train.extra_seeds=[]")
 DEBUG = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING|ERROR)")
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 REPRODUCED = re.compile(r"DEBUG: stage: '([^']+)' was reproduced")
@@ -50,25 +52,17 @@ KINDS = ("validate", "prepare", "train", "evaluate", "record", "report")
 
 
 def variant_command(variant: str, name: str) -> list[str]:
-    if variant == "readme":
-        command = ["dvc", "exp", "run", "--temp", "-f", "-v", "-n", name]
-        for param in QUICK:
-            command += ["-S", param]
-        return command
+    if variant == "readme":  # the README's line (quick_command only builds the argv: no lock moved aside)
+        return quick_command(name, force=True, verbose=True)
     if variant == "quick":
         return [sys.executable, "-m", "stages.tools.quick", "--force", "--verbose", "--name", name]
     raise SystemExit(f"unknown variant {variant!r}: readme or quick")
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def stamped_run(command: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, float]:
     """Run `command`, writing each output line to `log` as `<seconds since start> <line>`.
     Returns (wall seconds, CPU seconds of the command and every process it waited for)."""
-    cpu = children_cpu()
+    cpu = children_cpu_seconds()
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -81,7 +75,7 @@ def stamped_run(command: list[str], cwd: Path, env: dict, log: Path) -> tuple[fl
         out.write(f"{seconds:9.3f} (exit {code})\n")
     if code != 0:
         raise SystemExit(f"`{' '.join(command)}` exited {code}; log: {log}")
-    return seconds, children_cpu() - cpu
+    return seconds, children_cpu_seconds() - cpu
 
 
 @dataclass
@@ -223,9 +217,7 @@ def main(argv=None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the clone, logs and experiments")
     parser.add_argument("--analyze", type=Path, nargs="*", help="only print the breakdown of these logs")
     parser.add_argument("--clone", type=Path, help="with --analyze: the clone the logs' experiments are in")
-    parser.add_argument(
-        "--mnist", default=os.environ.get("MNIST_SOURCE") or str(ROOT.parent / "shared" / "data" / "mnist")
-    )
+    parser.add_argument("--mnist", default=DEFAULT_MNIST)
     args = parser.parse_args(argv)
     env = {
         **os.environ,
@@ -236,7 +228,6 @@ def main(argv=None) -> None:
         "PYTHONUNBUFFERED": "1",
     }
     keras_start = probe("import keras", env)
-    python_start = probe("pass", env)
     if args.analyze:
         for log in args.analyze:
             breakdown = parse(log)
@@ -253,6 +244,7 @@ def main(argv=None) -> None:
         subprocess.run(["dvc", "config", "core.analytics", "false"], cwd=clone, env=env, check=True)
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True)
     variants = args.variants.split(",")
+    python_start = probe("pass", env)
     print(
         f"benchmarks.quick_look {time.strftime('%Y-%m-%d %H:%M:%S')}: commit {head.stdout.strip()}, "
         f"{len(os.sched_getaffinity(0))} cores, niceness {os.nice(0)}, load average "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,12 +109,32 @@ def require_mnist() -> str:
     pytest.skip(f"no MNIST at {source} (set MNIST_SOURCE)")
 
 
+REFERENCE_ARCHITECTURES_FILE = ROOT / "reference" / "architectures.yaml"  # the notebook's 12 models
+RAN = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
+
+
+def reference_architectures() -> dict:
+    """The notebook's 12 models, a fresh copy each call (tests edit what they get)."""
+    return yaml.safe_load(REFERENCE_ARCHITECTURES_FILE.read_text())["architectures"]
+
+
+def ran_stages(output: str) -> set[str]:
+    """The stages a `dvc repro` ran (not those it found unchanged or restored)."""
+    return set(RAN.findall(output))
+
+
+def of_arch(name: str, arch: str) -> bool:
+    """Whether a stage (`train@<id>`, `train_seed@<id>-<seed>`) or run (`<id>`, `<id>-seed<n>`) is the arch's
+    (ids have no '-')."""
+    item = name.partition("@")[2] if "@" in name else name
+    return item == arch or item.startswith(arch + "-")
+
+
 def small_params(archs=("conv2_k3", "conv3_k5_bn"), **overrides) -> dict:
     """The real params.yaml cut down to a few architectures, one epoch, small data."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     # an id params.yaml has dropped is taken from the notebook's reference entries
-    known = yaml.safe_load((ROOT / "reference" / "architectures.yaml").read_text())["architectures"]
-    known.update(params["architectures"])
+    known = {**reference_architectures(), **params["architectures"]}
     params["architectures"] = {a: known[a] for a in archs}
     params["data"].update(subset=1000, val_size=500, test_subset=500)
     params["train"].update(epochs=1, eval_batch_size=500, extra_seeds=[])  # tests that need seeds add them
@@ -153,9 +174,10 @@ class Project:
             )
         return result
 
-    def write_params(self, params: dict) -> None:
+    def write_params(self, params: dict) -> subprocess.CompletedProcess:
+        """params.yaml written, then `dvc_sync` (its output returned), as a user edits the study."""
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        self.run("python -m stages.tools.dvc_sync")
+        return self.run("python -m stages.tools.dvc_sync")
 
     def read(self, relative: str) -> str:
         return (self.path / relative).read_text()

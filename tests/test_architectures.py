@@ -13,12 +13,13 @@ from stages.model.builder import build_layer, build_model, build_optimizer, comp
 from stages.model.layers import LAYER_TYPES, as_pair, layer_arguments, resolved_arguments
 from stages.model.shapes import forward_flops, layer_shapes
 
+from conftest import REFERENCE_ARCHITECTURES_FILE, reference_architectures
+
 PARAMS = load_params()
 ARCHITECTURES = PARAMS["architectures"]  # the study's: any ids, any number
 INPUT_SHAPE = PARAMS["model"]["input_shape"]
 # The notebook's 12 models as declared here, whatever params.yaml holds today.
-REFERENCE_FILE = ROOT / "reference" / "architectures.yaml"
-REFERENCE = yaml.safe_load(REFERENCE_FILE.read_text())["architectures"]
+REFERENCE = reference_architectures()
 
 # REFERENCE.md: total parameters (non-trainable ones are the batch-norm moving statistics).
 REFERENCE_PARAMS = {
@@ -47,7 +48,8 @@ def test_a_reference_id_kept_in_params_yaml_is_the_reference_model(arch_id):
     """params.yaml may add architectures and drop reference ones; the report holds an id to the
     notebook's figures for it (reference/notebook.yaml), so under a reference id must be its model."""
     assert ARCHITECTURES[arch_id] == REFERENCE[arch_id], (
-        f"params.yaml: architectures.{arch_id} differs from {REFERENCE_FILE.relative_to(ROOT)}, the notebook's "
+        f"params.yaml: architectures.{arch_id} differs from {REFERENCE_ARCHITECTURES_FILE.relative_to(ROOT)}, "
+        "the notebook's "
         f"model that the report compares it with: give your variant an id of its own"
     )
 

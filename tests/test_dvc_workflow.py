@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import Project, make_project, require_mnist, small_params  # noqa: E402
+from conftest import Project, make_project, ran_stages, require_mnist, small_params  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -44,15 +44,10 @@ ONE_SEED = {"extra_seeds": []}  # one run per architecture; a test adds a seed
 RUNS = "metrics/runs.json"
 STUDY = "metrics/study.json"
 
-RAN = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
 SKIPPED = re.compile(r"^Stage '([^']+)' didn't change, skipping", re.MULTILINE)
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def ran_stages(output: str) -> set[str]:
-    return set(RAN.findall(output))
 
 
 def skipped_stages(output: str) -> set[str]:

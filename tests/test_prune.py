@@ -16,6 +16,8 @@ import yaml
 
 from stages.tools import prune
 
+from conftest import of_arch
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,12 +26,6 @@ def removed_lines_only(before: str, after: str) -> list[str]:
     diff = [d for d in difflib.ndiff(before.splitlines(), after.splitlines()) if d[:1] in "+-?"]
     assert not [d for d in diff if d[:1] != "-"], "lines added or changed, not only removed"
     return [d[2:] for d in diff]
-
-
-def of_arch(stage: str, arch: str) -> bool:
-    """Whether a dvc.lock entry is one of the architecture's: `train@<id>`, `train_seed@<id>-<seed>`, ..."""
-    item = stage.partition("@")[2]
-    return item == arch or item.rpartition("-")[0] == arch
 
 
 def test_an_architecture_s_entries_are_cut_out_and_every_other_byte_kept():

@@ -37,10 +37,12 @@ from stages.reporting.inputs import run_files
 from stages.statistics import classic as stats
 from stages.statistics import seeds_images as si
 
+from conftest import reference_architectures
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 # sample architectures: the notebook's, as declared in reference/ (params.yaml may have dropped some)
-REAL_PARAMS["architectures"] = yaml.safe_load((ROOT / "reference" / "architectures.yaml").read_text())["architectures"]
+REAL_PARAMS["architectures"] = reference_architectures()
 N_TEST = 1000
 ACTUAL = np.random.default_rng(0).integers(0, 10, size=N_TEST)
 

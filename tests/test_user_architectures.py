@@ -18,7 +18,7 @@ import yaml
 
 from stages.tools import readme_results
 
-from conftest import make_project, require_mnist, small_params
+from conftest import make_project, of_arch, ran_stages, require_mnist, small_params
 
 pytestmark = pytest.mark.slow
 
@@ -36,11 +36,6 @@ NEW_SPEC = {
 README = f"# A user's study\n\n{readme_results.START}\n{readme_results.END}\n"
 
 
-def ran_stages(output: str) -> set[str]:
-    """The stages `dvc repro` ran (not those it found unchanged or restored)."""
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
 def params_of(project) -> dict:
     return yaml.safe_load(project.read("params.yaml"))
 
@@ -52,25 +47,25 @@ def run_names(project, relative: str) -> set[str]:
     return {line.split(",")[column] for line in lines[1:]}
 
 
-def of_arch(name: str, arch: str) -> bool:
-    """Whether a stage (`train@<id>`, `train_seed@<id>-<seed>`) or run (`<id>`, `<id>-seed<n>`) is the arch's."""
-    item = name.partition("@")[2] if "@" in name else name
-    return item == arch or item.startswith(arch + "-")
-
-
-def everything_of(project, arch: str) -> list[str]:
-    """What the study still holds of an architecture: stages, lock entries, records, series, runs."""
-    left = [f"stage {n}" for n in project.run("dvc stage list --name-only").stdout.split() if of_arch(n, arch)]
-    left += [f"dvc.lock {n}" for n in yaml.safe_load(project.read("dvc.lock"))["stages"] if of_arch(n, arch)]
-    left += [f"record {p.name}" for p in (project.path / "metrics" / "record").iterdir() if of_arch(p.name, arch)]
+def inventory(project) -> tuple[list[tuple[str, str]], str]:
+    """What the study holds, read once: (where, stage or run name) of its stages, lock entries,
+    records, series and runs; and dvc.yaml's text."""
+    items = [("stage", n) for n in project.run("dvc stage list --name-only").stdout.split()]
+    items += [("dvc.lock", n) for n in yaml.safe_load(project.read("dvc.lock"))["stages"]]
+    items += [("record", p.name) for p in (project.path / "metrics" / "record").iterdir()]
     for table in ("plots/study/history.csv", "plots/study/errors.csv"):
-        left += [f"{table} {run}" for run in run_names(project, table) if of_arch(run, arch)]
-    left += [f"metrics/runs.json {run}" for run in json.loads(project.read("metrics/runs.json")) if of_arch(run, arch)]
+        items += [(table, run) for run in run_names(project, table)]
+    items += [("metrics/runs.json", run) for run in json.loads(project.read("metrics/runs.json"))]
     header = project.read("plots/study/predictions.csv").splitlines()[0].split(",")
-    left += [f"plots/study/predictions.csv {run}" for run in header if of_arch(run, arch)]
-    if re.search(rf"\b{re.escape(arch)}\b", project.read("dvc.yaml")):
-        left.append("dvc.yaml")
-    return left
+    items += [("plots/study/predictions.csv", run) for run in header]
+    return items, project.read("dvc.yaml")
+
+
+def everything_of(study: tuple[list[tuple[str, str]], str], arch: str) -> list[str]:
+    """What the study (an `inventory`) still holds of an architecture."""
+    items, dvc_yaml = study
+    left = [f"{where} {name}" for where, name in items if of_arch(name, arch)]
+    return left + (["dvc.yaml"] if re.search(rf"\b{re.escape(arch)}\b", dvc_yaml) else [])
 
 
 def test_a_user_adds_an_architecture_then_removes_one(tmp_path):
@@ -89,10 +84,9 @@ def test_a_user_adds_an_architecture_then_removes_one(tmp_path):
     start = time.monotonic()
     params = params_of(project)
     params["architectures"][NEW] = NEW_SPEC
-    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    project.write_params(params)
     validated = project.run("python -m stages.validate")
     assert f"OK ({len(ARCHS) + 1} architectures)" in validated.stdout + validated.stderr
-    project.run("python -m stages.tools.dvc_sync")
     status = json.loads(project.run("dvc status --json dvc.yaml").stdout)
     assert f"train@{NEW}" in status and not [s for s in status if s.startswith("train@") and s != f"train@{NEW}"]
     added = project.run("dvc repro")
@@ -125,16 +119,16 @@ def test_a_user_adds_an_architecture_then_removes_one(tmp_path):
     params = params_of(project)
     del params["architectures"][gone]
     params["report"]["comparisons"] = [{"title": "Test pair", "architectures": [kept, NEW], "pairs": [[NEW, kept]]}]
-    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    synced = project.write_params(params)
     project.run("python -m stages.validate")
-    synced = project.run("python -m stages.tools.dvc_sync")
     assert f"removed from dvc.lock: evaluate@{gone}, record@{gone}, train@{gone}" in synced.stdout, synced.stdout
     assert f"removed metrics/record/: {gone}" in synced.stdout, synced.stdout
     removed = project.run("dvc repro")
     assert ran_stages(removed.stdout) == {"validate", "report"}, removed.stdout
     assert json.loads(project.run("dvc status --json dvc.yaml").stdout) == {}
-    assert everything_of(project, gone) == []
-    assert everything_of(project, kept) != [] and everything_of(project, NEW) != []  # the check can see
+    study = inventory(project)
+    assert everything_of(study, gone) == []
+    assert everything_of(study, kept) != [] and everything_of(study, NEW) != []  # the check can see
     assert gone not in project.read("metrics/summary.md")
     project.run(f"dvc plots show -o {tmp_path / 'removed'}")
     assert gone not in (tmp_path / "removed" / "index.html").read_text()
