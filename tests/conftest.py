@@ -109,6 +109,7 @@ def require_mnist() -> str:
     pytest.skip(f"no MNIST at {source} (set MNIST_SOURCE)")
 
 
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]  # the documents users read
 REFERENCE_ARCHITECTURES_FILE = ROOT / "reference" / "architectures.yaml"  # the notebook's 12 models
 RAN = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
 
@@ -146,22 +147,29 @@ def small_params(archs=("conv2_k3", "conv3_k5_bn"), **overrides) -> dict:
     return params
 
 
+def project_env(**extra: str) -> dict:
+    """The environment a test's copy of the project runs in: the venv first on PATH, the real
+    MNIST, quiet TensorFlow and DVC, a git author; `extra` last."""
+    return {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        "MNIST_SOURCE": mnist_source(),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        **extra,
+    }
+
+
 class Project:
     """A temporary copy of the project: its own git repo, DVC repo and dvc.yaml."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.env = {
-            **os.environ,
-            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-            "MNIST_SOURCE": mnist_source(),
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "DVC_NO_ANALYTICS": "1",
-            "GIT_AUTHOR_NAME": "test",
-            "GIT_AUTHOR_EMAIL": "t@example.com",
-            "GIT_COMMITTER_NAME": "test",
-            "GIT_COMMITTER_EMAIL": "t@example.com",
-        }
+        self.env = project_env()
 
     def run(self, command: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess:
         result = subprocess.run(

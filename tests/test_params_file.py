@@ -26,24 +26,26 @@ def changed_lines(before: str, after: str) -> list[str]:
     ]
 
 
+TEXT = PARAMS_FILE.read_text()  # read once: the module's cases are all built from it
+PARAMS = yaml.safe_load(TEXT)
+
+
 def value_change(key: str, new) -> tuple[str, list[str]]:
     """An override of params.yaml's `key` (dotted) and the two lines its diff must be: the line
     holding the old value, and the same line with the new one."""
-    value = yaml.safe_load(PARAMS_FILE.read_text())
+    value = PARAMS
     for part in key.split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     name = key.rsplit(".", 1)[1]
-    old_line = next(line for line in PARAMS_FILE.read_text().splitlines() if line.strip() == f"{name}: {value}")
+    old_line = next(line for line in TEXT.splitlines() if line.strip() == f"{name}: {value}")
     return f"{key}={new}", [f"-{old_line}", f"+{old_line.replace(f'{name}: {value}', f'{name}: {new}')}"]
 
 
 # the ids come from params.yaml: the first architecture with a block-style optimizer, the first
 # whose first layer has filters (any architecture, ours or a user's, is laid out alike)
-ARCHS = yaml.safe_load(PARAMS_FILE.read_text())["architectures"]
+ARCHS = PARAMS["architectures"]
 BLOCK_OPTIMIZER = next(
-    a
-    for a in ARCHS
-    if f"  {a}:\n    optimizer:\n      name:" in PARAMS_FILE.read_text() and "learning_rate" in ARCHS[a]["optimizer"]
+    a for a in ARCHS if f"  {a}:\n    optimizer:\n      name:" in TEXT and "learning_rate" in ARCHS[a]["optimizer"]
 )
 WITH_FILTERS = next(a for a in ARCHS if "filters" in ARCHS[a]["layers"][0])
 

@@ -43,7 +43,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, VENV_BIN, mnist_source, require_mnist
+from conftest import DOCS, ROOT, VENV_BIN, project_env, require_mnist
 
 MARKER = "# not run by the tests:"
 MAX_MARKERS = 8  # markers stay few: each is a line a user runs that nothing checks
@@ -62,7 +62,7 @@ def documents() -> list[Path]:
     chosen = os.environ.get("README_COMMANDS_DOCS")
     if chosen:
         return [Path(p).resolve() for p in chosen.split(os.pathsep) if p]
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return DOCS
 
 
 def doc_name(doc: Path) -> str:
@@ -218,18 +218,7 @@ class Clones:
         self.cache = base / "shared-cache"  # the quick clones' DVC cache
         self.remote = base / "remote"  # their default DVC remote, a local folder
         self.count = 0
-        self.env = {
-            **os.environ,
-            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",  # the venv, activated
-            "VIRTUAL_ENV": str(VENV_BIN.parent),
-            "MNIST_SOURCE": mnist_source(),
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "DVC_NO_ANALYTICS": "1",
-            "GIT_AUTHOR_NAME": "reader",
-            "GIT_AUTHOR_EMAIL": "reader@example.com",
-            "GIT_COMMITTER_NAME": "reader",
-            "GIT_COMMITTER_EMAIL": "reader@example.com",
-        }
+        self.env = project_env(VIRTUAL_ENV=str(VENV_BIN.parent))  # the venv, activated
         self.full = self._committed_copy(base / "origin-full")
         self.quick = self._quick_copy(base / "origin-quick")
 
@@ -292,9 +281,9 @@ class Clones:
 
 @pytest.fixture(scope="module")
 def clones(tmp_path_factory) -> Clones:
-    require_mnist()
-    if "://" not in mnist_source() and not Path(mnist_source()).is_absolute():
-        pytest.fail(f"MNIST_SOURCE must be an absolute path (experiments run in copies): {mnist_source()}")
+    source = require_mnist()
+    if "://" not in source and not Path(source).is_absolute():
+        pytest.fail(f"MNIST_SOURCE must be an absolute path (experiments run in copies): {source}")
     return Clones(tmp_path_factory.mktemp("readme-commands"))
 
 

@@ -60,20 +60,20 @@ def test_the_fast_tier_is_every_test_without_a_tier_marker():
     assert not imported_tensorflow  # no test module imports it at collection
 
 
+def run_example(folder: Path, test: str, *args: str) -> subprocess.CompletedProcess:
+    """pytest on `test` written as test_example.py in `folder`, beside a copy of our conftest.py."""
+    shutil.copy(ROOT / "tests" / "conftest.py", folder / "conftest.py")
+    (folder / "test_example.py").write_text(test)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "test_example.py"]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300)
+
+
 def test_an_unmarked_test_that_imports_tensorflow_fails(tmp_path):
     """conftest.py fails a test that imports TensorFlow without the marker, so the fast tier
     stays free of it (a stub module stands in for TensorFlow: no seconds spent importing it)."""
-    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "tensorflow.py").write_text("")
     test = "def test_plain():\n    pass\n\n\ndef test_uses_tf():\n    import tensorflow  # noqa\n"
-    (tmp_path / "test_example.py").write_text(test)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", FAST, "test_example.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_example(tmp_path, test, "-m", FAST)
     assert result.returncode == 1, result.stdout
     assert "2 passed, 1 error" in result.stdout  # test_uses_tf passes, then errors at teardown
     assert "test_example.py::test_uses_tf imports TensorFlow: mark it @pytest.mark.tensorflow" in result.stdout
@@ -82,7 +82,6 @@ def test_an_unmarked_test_that_imports_tensorflow_fails(tmp_path):
 def test_an_unmarked_test_that_runs_the_dvc_cli_fails(tmp_path):
     """conftest.py fails an unmarked test that starts the dvc CLI, directly (`dvc`, `python -m
     dvc`) or from a process it starts (through the `dvc` it finds on PATH); marked slow, it runs."""
-    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
     test = """import subprocess, sys
 import pytest
 
@@ -102,14 +101,7 @@ def test_plain():
 def test_marked():
     subprocess.run([sys.executable, "-m", "dvc", "--version"], check=True)
 """
-    (tmp_path / "test_example.py").write_text(test)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_example.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_example(tmp_path, test)
     assert "2 failed, 3 passed" in result.stdout, result.stdout[-3000:]
     for name in ("test_direct", "test_module"):
         assert f"test_example.py::{name} runs the dvc CLI" in result.stdout
