@@ -49,8 +49,8 @@ COLUMNS = [
 ALIGN = [":--"] + ["--:"] * (len(COLUMNS) - 1)
 
 
-def _runs_json(path: Path) -> dict:
-    """A pipeline's runs.json, or no runs when its report has not run yet."""
+def _report_json(path: Path) -> dict:
+    """One of a report's JSON files (runs.json, study.json), or {} when the report has not run yet."""
     return read_json(path) if path.is_file() else {}
 
 
@@ -112,13 +112,13 @@ def render(root: Path = CODE_ROOT) -> str:
     """The block between START and END: the table and the training time (so far, while runs are missing)."""
     params = load_params(root / "params.yaml")
     archs = list(params["architectures"])
-    study, names = runs_by_arch(_runs_json(root / STUDY_RUNS), params)
+    study, names = runs_by_arch(_report_json(root / STUDY_RUNS), params)
     notebook_pipeline = root / NOTEBOOK_PIPELINE
     notebook_params = load_params(notebook_pipeline / "params.yaml")
     notebook_archs = list(notebook_params["architectures"])
     notebook_runs = _records(notebook_pipeline, notebook_archs)
     notebook = yaml.safe_load((root / NOTEBOOK_FIGURES).read_text()) or {}
-    summaries = _runs_json(root / STUDY_SUMMARY)
+    summaries = _report_json(root / STUDY_SUMMARY)
     rows = [
         _row(
             arch,
